@@ -1,0 +1,13 @@
+"""Objectives, budget constraints and feasibility."""
+
+from star_search.scoring.constraints import (
+    ConstraintReader,
+    Figures,
+    budget_constraints,
+    budget_names,
+    is_feasible,
+)
+from star_search.scoring.objectives import DIRECTIONS, OBJECTIVE_NAMES, OBJECTIVES, objective_values
+
+__all__ = ["DIRECTIONS", "OBJECTIVES", "OBJECTIVE_NAMES", "ConstraintReader", "Figures", "budget_constraints",
+           "budget_names", "is_feasible", "objective_values"]

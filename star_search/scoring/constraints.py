@@ -1,0 +1,64 @@
+"""Hard device budgets as Optuna constraints: a value ≤ 0 means the budget holds.
+
+Each constraint is the relative overshoot `(figure - budget) / budget`, so constraints of
+different units are comparable when NSGA-II ranks infeasible candidates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from optuna.trial import FrozenTrial
+
+from star_search.device_profile import Budgets
+
+CONSTRAINTS_ATTR = "constraints"
+CONSTRAINT_NAMES_ATTR = "constraint_names"
+BUDGET_FIELDS = ("decode_p50_ms", "ttft_ms", "peak_rss_mb", "params")
+
+
+@dataclass(frozen=True)
+class Figures:
+    """What the budgets are checked against, in the budgets' units."""
+
+    decode_p50_ms: float | None = None
+    ttft_ms: float | None = None
+    peak_rss_mb: float | None = None
+    params: int | None = None
+
+
+def budget_constraints(budgets: Budgets, figures: Figures) -> dict[str, float]:
+    """Relative overshoot per budget that is set and whose figure is known."""
+    result: dict[str, float] = {}
+    for name in BUDGET_FIELDS:
+        limit = getattr(budgets, name)
+        value = getattr(figures, name)
+        if limit is not None and value is not None:
+            result[name] = (float(value) - float(limit)) / float(limit)
+    return result
+
+
+def is_feasible(constraints: dict[str, float]) -> bool:
+    return all(value <= 0 for value in constraints.values())
+
+
+def budget_names(budgets: Budgets) -> list[str]:
+    """Names of the budgets that are set, in the order constraints are stored."""
+    return [name for name in BUDGET_FIELDS if getattr(budgets, name) is not None]
+
+
+@dataclass(frozen=True)
+class ConstraintReader:
+    """`constraints_func` for Optuna samplers: reads what the objective stored on the trial.
+
+    A trial that stopped before its figures were known (pruned) stored nothing and counts as
+    infeasible on every budget, so the vector keeps the same length for every trial.
+    """
+
+    n_constraints: int
+
+    def __call__(self, trial: FrozenTrial) -> list[float]:
+        values = trial.user_attrs.get(CONSTRAINTS_ATTR)
+        if values is None or len(values) != self.n_constraints:
+            return [1.0] * max(self.n_constraints, 1)
+        return [float(v) for v in values] or [0.0]

@@ -1,0 +1,134 @@
+"""Evaluate one candidate: static checks → proxy quality → lowering → measurement.
+
+Every stage is cached by a key that includes the `arch_id` and whatever else changes its answer,
+so a resumed or retried trial never repeats finished work. A failure raises `StageFailure`
+naming the stage; the Optuna objective turns it into a failed trial with that reason.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from star_search import sizing
+from star_search.device_profile import DeviceProfile, Target
+from star_search.errors import StarSearchError
+from star_search.lower import ProgramCache, ProgramShapes
+from star_search.profiler import MeasurementProtocol, backend_for_profile
+from star_search.proxies.suite import ProxyConfig, run_suite
+from star_search.scoring import Figures, budget_constraints
+from star_search.search.result_cache import ResultCache
+from star_search.spec import ArchSpec
+
+
+class StageFailure(StarSearchError):
+    def __init__(self, stage: str, reason: str):
+        self.stage = stage
+        self.reason = reason
+        super().__init__(f"{stage}: {reason}")
+
+
+class StaticReject(StarSearchError):
+    """The candidate breaks a budget that is known before anything is trained or timed."""
+
+    def __init__(self, reason: str, constraints: dict[str, float]):
+        self.reason = reason
+        self.constraints = constraints
+        super().__init__(reason)
+
+
+@dataclass
+class CandidateResult:
+    target: ArchSpec
+    params: int
+    proxy: dict[str, Any]
+    measurement: dict[str, Any]
+    constraints: dict[str, float]
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def quality(self) -> float:
+        return float(self.proxy["quality"])
+
+
+def target_spec(spec: ArchSpec, target: Target) -> ArchSpec:
+    """The candidate at the size the profile's latency refers to (pattern and ratios kept)."""
+    changes: dict[str, Any] = {}
+    if target.vocab_size is not None:
+        changes["vocab_size"] = target.vocab_size
+    if target.d_model is not None and target.d_model != spec.d_model:
+        scale = target.d_model / spec.d_model
+        changes.update(d_model=target.d_model,
+                       n_heads=max(spec.n_kv_heads, round(spec.n_heads * scale)),
+                       ffn_dim=max(1, round(spec.ffn_dim * scale)),
+                       moe_expert_dim=round(spec.moe_expert_dim * scale))
+    return spec.with_width(**changes) if changes else spec
+
+
+class CandidateEvaluator:
+    """Runs the stages for one profile; holds the caches (constructed once, passed in)."""
+
+    def __init__(self, profile: DeviceProfile, proxies: ProxyConfig, results: ResultCache,
+                 programs: ProgramCache):
+        self.profile = profile
+        self.proxies = proxies
+        self.results = results
+        self.programs = programs
+        self.backend = backend_for_profile(profile)
+        shapes = profile.shapes
+        self.shapes = ProgramShapes(prompt_len=shapes.prompt_len, max_seq_len=shapes.max_seq_len,
+                                    dtype=shapes.dtype)
+        self.protocol = MeasurementProtocol(
+            threads=profile.threads, warmup=profile.protocol.warmup, repeats=profile.protocol.repeats,
+            prompt_len=shapes.prompt_len, decode_steps=shapes.decode_steps,
+            timeout_s=profile.protocol.timeout_s)
+
+    def static_check(self, target: ArchSpec) -> int:
+        params = sizing.param_count(target)
+        constraints = budget_constraints(self.profile.budgets, Figures(params=params))
+        if constraints.get("params", 0.0) > 0:
+            raise StaticReject(f"{params:,} parameters exceed the budget of "
+                               f"{self.profile.budgets.params:,}", constraints)
+        return params
+
+    def proxy_scores(self, spec: ArchSpec) -> dict[str, Any]:
+        key = f"proxy|{spec.arch_id}|{self.proxies.cache_key()}"
+        cached = self.results.get(key)
+        if cached is not None:
+            return cached
+        result = run_suite(spec, self.proxies).to_dict()
+        self.results.put(key, result)
+        return result
+
+    def measure(self, target: ArchSpec) -> dict[str, Any]:
+        program = self.programs.get_or_lower(target, self.shapes, self.profile.shapes.quantize)
+        key = (f"measure|{program.sha256}|{self.backend.device_id}|{self.protocol.cache_key()}")
+        cached = self.results.get(key)
+        if cached is not None:
+            return cached
+        measurement = self.backend.measure(program.path, self.protocol).to_dict()
+        measurement["lowering_seconds"] = program.lowering_seconds
+        self.results.put(key, measurement)
+        return measurement
+
+    def evaluate(self, spec: ArchSpec) -> CandidateResult:
+        target = target_spec(spec, self.profile.target)
+        seconds: dict[str, float] = {}
+        params = self.static_check(target)
+        stages = (("proxies", lambda: self.proxy_scores(spec)), ("measure", lambda: self.measure(target)))
+        outputs: dict[str, dict[str, Any]] = {}
+        for stage, run in stages:
+            start = time.perf_counter()
+            try:
+                outputs[stage] = run()
+            except StarSearchError as err:
+                raise StageFailure(stage, str(err)) from err
+            except Exception as err:  # noqa: BLE001 - any crash of a stage is that candidate's failure
+                raise StageFailure(stage, f"{type(err).__name__}: {err}") from err
+            seconds[stage] = round(time.perf_counter() - start, 3)
+        measurement = outputs["measure"]
+        figures = Figures(decode_p50_ms=measurement["decode_p50_ms"], ttft_ms=measurement["ttft_ms"],
+                          peak_rss_mb=measurement["peak_rss_bytes"] / 2**20, params=params)
+        constraints = budget_constraints(self.profile.budgets, figures)
+        return CandidateResult(target, params, outputs["proxies"], measurement, constraints, seconds)

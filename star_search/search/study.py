@@ -1,0 +1,121 @@
+"""Create or resume the Optuna study of a run and drive it to `n_trials` finished trials."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import optuna
+from optuna.storages import RDBStorage, RetryFailedTrialCallback
+from optuna.trial import FrozenTrial, TrialState
+
+from star_search.errors import SpecError
+from star_search.lower import ProgramCache
+from star_search.scoring import DIRECTIONS, OBJECTIVE_NAMES, ConstraintReader, budget_names
+from star_search.search.candidate import CandidateEvaluator
+from star_search.search.objective import SearchObjective
+from star_search.search.result_cache import ResultCache
+from star_search.search.settings import SAMPLERS, SearchSettings
+
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+logger = logging.getLogger("star_search.search")
+
+
+@dataclass(frozen=True)
+class SearchOutcome:
+    study_name: str
+    storage_url: str
+    out_dir: Path
+    n_complete: int
+    n_failed: int
+    n_pruned: int
+    report_path: Path | None
+    csv_path: Path | None
+
+
+def make_sampler(settings: SearchSettings) -> optuna.samplers.BaseSampler:
+    constraints = ConstraintReader(len(budget_names(settings.profile.budgets)))
+    if settings.sampler == "nsga2":
+        return optuna.samplers.NSGAIISampler(population_size=settings.population_size,
+                                             seed=settings.seed, constraints_func=constraints)
+    if settings.sampler == "tpe":
+        return optuna.samplers.TPESampler(seed=settings.seed, constraints_func=constraints,
+                                          multivariate=True, group=True)
+    if settings.sampler == "random":
+        return optuna.samplers.RandomSampler(seed=settings.seed)
+    raise SpecError("search.sampler", settings.sampler, f"one of {list(SAMPLERS)}")
+
+
+def open_study(settings: SearchSettings) -> optuna.Study:
+    """Create the study, or load it when it exists (same name and storage = resume)."""
+    settings.out_dir.mkdir(parents=True, exist_ok=True)
+    storage = RDBStorage(settings.storage_url, heartbeat_interval=settings.heartbeat_interval_s,
+                         grace_period=settings.grace_period_s,
+                         failed_trial_callback=RetryFailedTrialCallback(max_retry=2))
+    study = optuna.create_study(study_name=settings.resolved_study_name, storage=storage,
+                                directions=DIRECTIONS, sampler=make_sampler(settings),
+                                load_if_exists=True)
+    if study.metric_names is None:
+        study.set_metric_names(list(OBJECTIVE_NAMES))
+    if "space" not in study.user_attrs:
+        study.set_user_attr("space", settings.space.name)
+        study.set_user_attr("space_info", settings.space.describe())
+        study.set_user_attr("device_profile", settings.profile.to_dict())
+        study.set_user_attr("proxy_config", settings.proxies.to_dict())
+        study.set_user_attr("started_at", dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+    return study
+
+
+def progress_printer(total: int, echo: Callable[[str], None]) -> Callable[[optuna.Study, FrozenTrial], None]:
+    def callback(study: optuna.Study, trial: FrozenTrial) -> None:
+        done = sum(t.state in FINISHED for t in study.get_trials(deepcopy=False))
+        attrs = trial.user_attrs
+        head = f"[{done}/{total}] trial {trial.number} {attrs.get('pattern', '?'):<14}"
+        if trial.state == TrialState.COMPLETE and trial.values:
+            quality, decode_ms, ttft_ms, rss_mb = trial.values
+            feasible = all(c <= 0 for c in attrs.get("constraints", []))
+            echo(f"{head} quality={quality:.3f} decode_p50={decode_ms:.2f}ms ttft={ttft_ms:.1f}ms "
+                 f"peak_rss={rss_mb:.0f}MiB {'feasible' if feasible else 'INFEASIBLE'} "
+                 f"({attrs.get('duration_s', 0):.0f}s)")
+        elif trial.state == TrialState.PRUNED:
+            echo(f"{head} pruned: {attrs.get('prune_reason', '')}")
+        else:
+            echo(f"{head} {trial.state.name.lower()} at {attrs.get('fail_stage', '?')}: "
+                 f"{attrs.get('fail_reason', '')[:200]}")
+    return callback
+
+
+def run_search(settings: SearchSettings, echo: Callable[[str], None] = print) -> SearchOutcome:
+    """Run (or resume) a search until the study holds `n_trials` finished trials."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = open_study(settings)
+    cache_dir = settings.resolved_cache_dir
+    evaluator = CandidateEvaluator(settings.profile, settings.proxies, ResultCache(cache_dir / "results"),
+                                   ProgramCache(cache_dir / "programs"))
+    optuna.storages.fail_stale_trials(study)
+    done = sum(t.state in FINISHED for t in study.get_trials(deepcopy=False))
+    remaining = max(0, settings.n_trials - done)
+    echo(f"study '{study.study_name}' in {settings.storage_url}: {done} finished, running {remaining} more")
+    if remaining:
+        study.optimize(SearchObjective(settings.space, evaluator), n_trials=remaining,
+                       catch=(Exception,), callbacks=[progress_printer(settings.n_trials, echo)])
+    study.set_user_attr("finished_at", dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+    return finish(study, settings, echo)
+
+
+def finish(study: optuna.Study, settings: SearchSettings, echo: Callable[[str], None]) -> SearchOutcome:
+    from star_search.report import write_report, write_trials_csv
+
+    trials = study.get_trials(deepcopy=False)
+    counts = {state: sum(t.state == state for t in trials) for state in FINISHED}
+    report_path = csv_path = None
+    if settings.write_report:
+        report_path = write_report(study, settings.out_dir / "report.html")
+        csv_path = write_trials_csv(study, settings.out_dir / "trials.csv")
+        echo(f"report: {report_path}\ntrials: {csv_path}")
+    return SearchOutcome(study.study_name, settings.storage_url, settings.out_dir,
+                         counts[TrialState.COMPLETE], counts[TrialState.FAIL], counts[TrialState.PRUNED],
+                         report_path, csv_path)

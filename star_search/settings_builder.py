@@ -1,0 +1,46 @@
+"""Turn the CLI's plain command dataclasses into typed library settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from star_search.device_profile import load_profile
+from star_search.errors import SpecError
+from star_search.proxies.suite import proxy_config_for_tier
+from star_search.resources import resolve_config
+from star_search.search.settings import SAMPLERS, SearchSettings
+from star_search.space import load_space
+
+if TYPE_CHECKING:
+    from star_search.cli import SearchCommand
+
+
+def build_search_settings(command: SearchCommand) -> SearchSettings:
+    space = load_space(resolve_config(command.space, "search_spaces", "space"))
+    profile = load_profile(resolve_config(command.device, "device_profiles", "device"))
+    search = command.search
+    if search.sampler not in SAMPLERS:
+        raise SpecError("search.sampler", search.sampler, f"one of {list(SAMPLERS)}")
+    if search.n_trials <= 0:
+        raise SpecError("search.n_trials", search.n_trials, "a positive integer")
+    overrides = {k: v for k, v in (("steps", command.proxies.steps), ("seed", command.proxies.seed),
+                                   ("threads", command.proxies.threads)) if v is not None}
+    proxies = proxy_config_for_tier(command.proxies.tier, **overrides)
+    return SearchSettings(space=space, profile=profile, out_dir=Path(command.out_dir),
+                          n_trials=search.n_trials, sampler=search.sampler, seed=search.seed,
+                          population_size=search.population_size, storage=search.storage,
+                          study_name=search.study_name, proxies=proxies,
+                          cache_dir=Path(search.cache_dir) if search.cache_dir else None)
+
+
+def storage_from_study_arg(study: str) -> str:
+    """`study=` takes a run folder (holding study.db), a .db file, or a storage URL."""
+    if "://" in study:
+        return study
+    path = Path(study)
+    if path.is_dir():
+        path = path / "study.db"
+    if not path.is_file():
+        raise SpecError("study", study, "a run folder with study.db, a .db file or a storage URL")
+    return f"sqlite:///{path.resolve()}"
