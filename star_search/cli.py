@@ -73,8 +73,8 @@ def _fail(err: StarSearchError) -> None:
 
 @hydra.main(config_path=None, config_name="search", version_base=None)
 def search_main(cfg: SearchCommand) -> None:
-    from star_search.settings_builder import build_search_settings
     from star_search.search import run_search
+    from star_search.settings_builder import build_search_settings
 
     command: SearchCommand = OmegaConf.to_object(cfg)  # type: ignore[assignment]
     try:
@@ -119,7 +119,8 @@ MAINS = {"search": search_main, "export": export_main, "report": report_main}
 USAGE = """usage: star-search <command> [key=value ...]
 
 commands:
-  search   run or resume a search:  star-search search space=demo device=laptop_cpu search.n_trials=8 out_dir=runs/demo
+  search   run or resume a search:
+           star-search search space=demo device=laptop_cpu search.n_trials=8 out_dir=runs/demo
   export   export a trial:          star-search export study=runs/demo trial=3 out_dir=export/
   report   write an HTML report:    star-search report study=runs/demo out=reports/demo.html
 

@@ -72,4 +72,5 @@ class GroupedQueryAttention(Mixer):
         k_cache = state[0].index_copy(2, pos, k.to(state[0].dtype))
         v_cache = state[1].index_copy(2, pos, v.to(state[1].dtype))
         visible = torch.arange(k_cache.shape[2], device=x.device) <= pos
-        return self._attend(q, k_cache, v_cache, visible[None, None, None, :], causal=False), (k_cache, v_cache)
+        out = self._attend(q, k_cache, v_cache, visible[None, None, None, :], causal=False)
+        return out, (k_cache, v_cache)

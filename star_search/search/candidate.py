@@ -7,19 +7,28 @@ naming the stage; the Optuna objective turns it into a failed trial with that re
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from star_search import sizing
 from star_search.device_profile import DeviceProfile, Target
-from star_search.errors import StarSearchError
+from star_search.errors import ProfileError, StarSearchError
 from star_search.lower import ProgramCache, ProgramShapes
-from star_search.profiler import MeasurementProtocol, backend_for_profile
+from star_search.profiler import LocalBackend, MeasurementProtocol
+from star_search.profiler.backend import Backend
 from star_search.proxies.suite import ProxyConfig, run_suite
 from star_search.scoring import Figures, budget_constraints
 from star_search.search.result_cache import ResultCache
 from star_search.spec import ArchSpec
+
+
+def backend_for_profile(profile: DeviceProfile) -> Backend:
+    """The measuring backend a profile names. Only `local` exists so far."""
+    if profile.backend == "local":
+        return LocalBackend(cores=list(profile.cores) if profile.cores else None)
+    raise ProfileError("backend", profile.backend, "'local' (the remote and adb backends are not built yet)")
 
 
 class StageFailure(StarSearchError):
@@ -79,10 +88,7 @@ class CandidateEvaluator:
         shapes = profile.shapes
         self.shapes = ProgramShapes(prompt_len=shapes.prompt_len, max_seq_len=shapes.max_seq_len,
                                     dtype=shapes.dtype)
-        self.protocol = MeasurementProtocol(
-            threads=profile.threads, warmup=profile.protocol.warmup, repeats=profile.protocol.repeats,
-            prompt_len=shapes.prompt_len, decode_steps=shapes.decode_steps,
-            timeout_s=profile.protocol.timeout_s)
+        self.protocol = MeasurementProtocol.from_profile(profile)
 
     def static_check(self, target: ArchSpec) -> int:
         params = sizing.param_count(target)
@@ -103,12 +109,15 @@ class CandidateEvaluator:
 
     def measure(self, target: ArchSpec) -> dict[str, Any]:
         program = self.programs.get_or_lower(target, self.shapes, self.profile.shapes.quantize)
-        key = (f"measure|{program.sha256}|{self.backend.device_id}|{self.protocol.cache_key()}")
+        protocol_key = json.dumps(self.protocol.to_dict(), sort_keys=True)
+        key = f"measure|{program.sha256}|{self.backend.device_id}|{protocol_key}"
         cached = self.results.get(key)
         if cached is not None:
             return cached
         measurement = self.backend.measure(program.path, self.protocol).to_dict()
-        measurement["lowering_seconds"] = program.lowering_seconds
+        measurement["lowering_s"] = program.lowering_s
+        measurement["program_size_bytes"] = program.size_bytes
+        measurement["delegation"] = {name: part.to_dict() for name, part in program.coverage.items()}
         self.results.put(key, measurement)
         return measurement
 
@@ -124,7 +133,7 @@ class CandidateEvaluator:
                 outputs[stage] = run()
             except StarSearchError as err:
                 raise StageFailure(stage, str(err)) from err
-            except Exception as err:  # noqa: BLE001 - any crash of a stage is that candidate's failure
+            except Exception as err:
                 raise StageFailure(stage, f"{type(err).__name__}: {err}") from err
             seconds[stage] = round(time.perf_counter() - start, 3)
         measurement = outputs["measure"]

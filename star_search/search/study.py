@@ -107,6 +107,7 @@ def run_search(settings: SearchSettings, echo: Callable[[str], None] = print) ->
 
 
 def finish(study: optuna.Study, settings: SearchSettings, echo: Callable[[str], None]) -> SearchOutcome:
+    from star_search.export import export_trial
     from star_search.report import write_report, write_trials_csv
 
     trials = study.get_trials(deepcopy=False)
@@ -116,6 +117,11 @@ def finish(study: optuna.Study, settings: SearchSettings, echo: Callable[[str], 
         report_path = write_report(study, settings.out_dir / "report.html")
         csv_path = write_trials_csv(study, settings.out_dir / "trials.csv")
         echo(f"report: {report_path}\ntrials: {csv_path}")
+    if counts[TrialState.COMPLETE]:
+        exported = export_trial(settings.storage_url, study.study_name, None, settings.out_dir / "export")
+        echo(exported.summary())
+    else:
+        echo("no complete trial: nothing exported")
     return SearchOutcome(study.study_name, settings.storage_url, settings.out_dir,
                          counts[TrialState.COMPLETE], counts[TrialState.FAIL], counts[TrialState.PRUNED],
                          report_path, csv_path)

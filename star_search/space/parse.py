@@ -8,7 +8,6 @@ from typing import Any
 import yaml
 
 from star_search.errors import SpecError
-from star_search.spec import FFN_KINDS, MIXER_KINDS
 from star_search.space.schema import (
     Categorical,
     Distribution,
@@ -19,6 +18,7 @@ from star_search.space.schema import (
     SearchSpace,
     Slot,
 )
+from star_search.spec import FFN_KINDS, MIXER_KINDS
 
 TOP_LEVEL_KEYS = {"name", "description", "fixed", "params", "layers"}
 # Global parameters a space may sample, with the check each value must pass.

@@ -1,0 +1,138 @@
+"""On-disk cache of lowered programs, keyed by everything that changes the .pte.
+
+Layout under the cache directory, per key: `<key>.pte` (the program) and `<key>.json` (sidecar:
+the key's ingredients, sha256 of the program, its size in bytes, lowering wall time in seconds,
+delegation coverage). Both are written to a temporary file in the same directory and moved into
+place with `os.replace`, the sidecar last, so readers never see a half-written entry; an entry
+counts only when its sidecar exists. Concurrent workers lowering the same key both succeed and the
+last rename wins (lowering is deterministic, so the bytes agree).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from star_search.errors import LoweringError
+from star_search.lower.coverage import DelegationCoverage
+from star_search.lower.export import lower_arch_with_report
+from star_search.lower.programs import ProgramShapes
+from star_search.lower.quantize import check_quantize
+from star_search.spec import ArchSpec
+
+# Bump when the lowering recipe changes in a way the versions below do not capture.
+LOWERING_RECIPE_VERSION = 1
+
+
+def _package_version(name: str) -> str:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "absent"
+
+
+@dataclass(frozen=True)
+class CachedProgram:
+    """A program on disk: path, sha256 (hex) of its bytes, size, lowering seconds, coverage."""
+
+    path: Path
+    sha256: str
+    size_bytes: int
+    lowering_s: float
+    coverage: dict[str, DelegationCoverage]
+    hit: bool  # True when served from the cache without lowering in this call
+
+
+def _atomic_write(target: Path, data: bytes) -> None:
+    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, target)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+class ProgramCache:
+    """Lowered programs under `directory` (created if missing). Construct one and pass it around."""
+
+    def __init__(self, directory: str | os.PathLike[str]):
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+
+    @staticmethod
+    def key_fields(spec: ArchSpec, shapes: ProgramShapes, quantize: str | None) -> dict[str, Any]:
+        """Everything the cache key hashes: arch, shapes, quantization, toolchain versions."""
+        return {
+            "arch_id": spec.arch_id,
+            "shapes": shapes.to_dict(),
+            "quantize": quantize,
+            "executorch": _package_version("executorch"),
+            "torch": _package_version("torch"),
+            "torchao": _package_version("torchao"),
+            "recipe": LOWERING_RECIPE_VERSION,
+        }
+
+    def key(self, spec: ArchSpec, shapes: ProgramShapes, quantize: str | None) -> str:
+        """File stem of an entry: arch_id plus a 16-hex-digit digest of `key_fields`."""
+        canonical = json.dumps(self.key_fields(spec, shapes, quantize), sort_keys=True)
+        return f"{spec.arch_id}-{hashlib.sha256(canonical.encode()).hexdigest()[:16]}"
+
+    def paths(self, key: str) -> tuple[Path, Path]:
+        """(.pte path, sidecar .json path) of an entry."""
+        return self.directory / f"{key}.pte", self.directory / f"{key}.json"
+
+    def lookup(self, spec: ArchSpec, shapes: ProgramShapes,
+               quantize: str | None = None) -> CachedProgram | None:
+        """The cached entry, or None when absent or incomplete."""
+        pte_path, meta_path = self.paths(self.key(spec, shapes, quantize))
+        if not (pte_path.is_file() and meta_path.is_file()):
+            return None
+        try:
+            meta = json.loads(meta_path.read_text())
+            coverage = {name: DelegationCoverage.from_dict(part)
+                        for name, part in meta["coverage"].items()}
+            return CachedProgram(pte_path, meta["sha256"], int(meta["size_bytes"]),
+                                 float(meta["lowering_s"]), coverage, hit=True)
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+            return None  # a damaged sidecar is a miss; the entry is rewritten
+
+    def get_or_lower(self, spec: ArchSpec, shapes: ProgramShapes,
+                     quantize: str | None = None) -> CachedProgram:
+        """The cached program for (spec, shapes, quantize), lowering and storing it on a miss.
+
+        Raises `LoweringError` when lowering fails (nothing is cached then).
+        """
+        check_quantize(quantize)
+        cached = self.lookup(spec, shapes, quantize)
+        if cached is not None:
+            return cached
+        lowered = lower_arch_with_report(spec, shapes, quantize)
+        key = self.key(spec, shapes, quantize)
+        pte_path, meta_path = self.paths(key)
+        digest = hashlib.sha256(lowered.pte).hexdigest()
+        meta = {
+            "key": key,
+            "key_fields": self.key_fields(spec, shapes, quantize),
+            "pattern": spec.pattern(),
+            "sha256": digest,
+            "size_bytes": len(lowered.pte),
+            "lowering_s": lowered.lowering_s,
+            "coverage": {name: part.to_dict() for name, part in lowered.coverage.items()},
+        }
+        try:
+            _atomic_write(pte_path, lowered.pte)
+            _atomic_write(meta_path, json.dumps(meta, indent=2, sort_keys=True).encode())
+        except OSError as err:
+            raise LoweringError(f"cannot write {pte_path} to the program cache: {err}") from err
+        return CachedProgram(pte_path, digest, len(lowered.pte), lowered.lowering_s,
+                             lowered.coverage, hit=False)

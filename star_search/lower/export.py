@@ -1,0 +1,130 @@
+"""ArchSpec → one ExecuTorch program (.pte bytes) with methods `prefill` and `decode`.
+
+Pipeline: build the model (fixed seed; weights do not change latency) → optional quantization →
+`torch.export.export` of `PrefillProgram` and `DecodeProgram` → `to_edge_transform_and_lower`
+with the XNNPACK partitioner → `to_executorch`. Three constant methods record the shapes the
+program was lowered for (see `programs.constant_methods`). Any failure becomes a `LoweringError`
+naming the stage (export or lowering) and the operator kind to blame when it can be
+found (see `localize`).
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass
+
+import torch
+from torch.export import ExportedProgram
+
+from star_search.errors import LoweringError
+from star_search.lower.coverage import DelegationCoverage, delegation_coverage
+from star_search.lower.localize import (
+    culprit_by_isolation,
+    culprit_from_graph,
+    culprit_from_traceback,
+)
+from star_search.lower.programs import (
+    DecodeProgram,
+    PrefillProgram,
+    ProgramShapes,
+    constant_methods,
+    decode_example_inputs,
+    prefill_example_inputs,
+)
+from star_search.lower.quantize import apply_quantization, check_quantize
+from star_search.model import Backbone, build_model
+from star_search.spec import ArchSpec
+
+_MESSAGE_CHARS = 600
+
+
+@dataclass(frozen=True)
+class LoweredProgram:
+    """A lowered program: the .pte bytes, delegation coverage per method, and the wall time in
+    seconds that quantization, export and lowering took (model construction excluded)."""
+
+    pte: bytes
+    coverage: dict[str, DelegationCoverage]
+    lowering_s: float
+
+
+def _describe(err: BaseException) -> str:
+    text = " ".join(str(err).split())
+    if len(text) > _MESSAGE_CHARS:
+        text = text[:_MESSAGE_CHARS] + " …"
+    return f"{type(err).__name__}: {text}"
+
+
+def _export(model: Backbone, shapes: ProgramShapes, quantize: str | None) -> dict[str, ExportedProgram]:
+    model.eval()
+    apply_quantization(model, quantize)
+    return {
+        "prefill": torch.export.export(
+            PrefillProgram(model), prefill_example_inputs(model, shapes), strict=False),
+        "decode": torch.export.export(
+            DecodeProgram(model), decode_example_inputs(model, shapes), strict=False),
+    }
+
+
+def _to_program(model: Backbone, shapes: ProgramShapes,
+                exported: dict[str, ExportedProgram]) -> tuple[bytes, dict[str, DelegationCoverage]]:
+    from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
+    from executorch.exir import to_edge_transform_and_lower
+
+    edge = to_edge_transform_and_lower(
+        exported, partitioner=[XnnpackPartitioner()], constant_methods=constant_methods(model, shapes))
+    coverage = delegation_coverage(edge)
+    return edge.to_executorch().buffer, coverage
+
+
+def _failure(model: Backbone, shapes: ProgramShapes, quantize: str | None, err: Exception,
+             exported: dict[str, ExportedProgram] | None, localize: bool) -> LoweringError:
+    culprit = culprit_from_traceback(model, err)
+    if culprit is None and exported is not None:
+        culprit = culprit_from_graph(model, [ep.graph for ep in exported.values()], err)
+    if culprit is None and localize:
+        culprit = culprit_by_isolation(model, shapes.prompt_len, shapes.max_seq_len,
+                                       shapes.torch_dtype)
+    where = (f" (layer {culprit.layer}, found by {culprit.evidence})" if culprit
+             else " (no single operator fails alone)" if localize else "")
+    stage = "export" if exported is None else "lowering"
+    spec = model.spec
+    return LoweringError(
+        f"{stage} of {spec.pattern()} arch_id {spec.arch_id} at prompt_len={shapes.prompt_len} "
+        f"max_seq_len={shapes.max_seq_len} quantize={quantize}{where}: {_describe(err)}",
+        operator=culprit.operator if culprit else None)
+
+
+def lower_model(model: Backbone, shapes: ProgramShapes, quantize: str | None = None,
+                localize: bool = True) -> LoweredProgram:
+    """Lower an already built model (quantized in place when `quantize` is set).
+
+    On failure raises `LoweringError` whose `operator` is the blamed operator kind, or None when
+    every operator lowers alone (the fault is then in the glue or in their combination). With
+    `localize=False` no isolation lowering is attempted (only the traceback and graph are read).
+    """
+    check_quantize(quantize)
+    started = time.perf_counter()
+    exported = None
+    with torch.no_grad(), warnings.catch_warnings():
+        # torch/executorch internals emit pages of FutureWarnings per export.
+        warnings.simplefilter("ignore", FutureWarning)
+        try:
+            exported = _export(model, shapes, quantize)
+            pte, coverage = _to_program(model, shapes, exported)
+        except Exception as err:
+            raise _failure(model, shapes, quantize, err, exported, localize) from err
+    return LoweredProgram(pte, coverage, time.perf_counter() - started)
+
+
+def lower_arch_with_report(spec: ArchSpec, shapes: ProgramShapes, quantize: str | None = None,
+                           seed: int = 0) -> LoweredProgram:
+    """Build `spec` with weights from `seed` and lower it; returns bytes, coverage and timing."""
+    check_quantize(quantize)
+    return lower_model(build_model(spec, seed=seed), shapes, quantize)
+
+
+def lower_arch(spec: ArchSpec, shapes: ProgramShapes, quantize: str | None = None) -> bytes:
+    """The .pte bytes of `spec` with methods `prefill` and `decode` (see module docstring)."""
+    return lower_arch_with_report(spec, shapes, quantize).pte

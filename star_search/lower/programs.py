@@ -1,0 +1,114 @@
+"""Export wrappers: a `Backbone` seen as two pure functions, `prefill` and `decode`.
+
+ExecuTorch methods take and return flat tensors, so the decode state (KV caches, convolution
+windows, recurrent states) is explicit I/O: one input and one output per tensor of
+`Backbone.init_state(1, max_seq_len)`, in that order. Batch size is always 1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from star_search.errors import SpecError
+from star_search.model import Backbone
+
+DTYPES: dict[str, torch.dtype] = {"fp32": torch.float32}
+
+# Names of the constant methods stored beside `prefill` and `decode` in every program, so that a
+# runner needs nothing but the .pte to know the shapes it was lowered for.
+PROMPT_LEN_METHOD = "get_prompt_len"
+MAX_SEQ_LEN_METHOD = "get_max_seq_len"
+VOCAB_SIZE_METHOD = "get_vocab_size"
+
+
+@dataclass(frozen=True)
+class ProgramShapes:
+    """Static shapes a program is lowered for.
+
+    prompt_len: tokens consumed by one `prefill` call (fixed; the prompt is not padded).
+    max_seq_len: capacity of the KV caches in tokens; prompt plus decoded tokens must fit.
+    dtype: activation and state dtype; only "fp32" is supported so far.
+    """
+
+    prompt_len: int
+    max_seq_len: int
+    dtype: str = "fp32"
+
+    def __post_init__(self) -> None:
+        for name in ("prompt_len", "max_seq_len"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                raise SpecError(f"shapes.{name}", value, "a positive integer")
+        if self.prompt_len >= self.max_seq_len:
+            raise SpecError("shapes.prompt_len", self.prompt_len,
+                            f"fewer tokens than max_seq_len={self.max_seq_len} (room to decode)")
+        if self.dtype not in DTYPES:
+            raise SpecError("shapes.dtype", self.dtype, f"one of {sorted(DTYPES)}")
+
+    @classmethod
+    def from_profile(cls, profile: Any) -> ProgramShapes:
+        """Shapes of a `DeviceProfile`: its prompt, and room for every decode step after it."""
+        return cls(prompt_len=profile.shapes.prompt_len, max_seq_len=profile.shapes.max_seq_len,
+                   dtype=profile.shapes.dtype)
+
+    @property
+    def torch_dtype(self) -> torch.dtype:
+        return DTYPES[self.dtype]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class PrefillProgram(nn.Module):
+    """forward(tokens [1, P] int64, *state) → (logits [1, vocab], *new_state)."""
+
+    def __init__(self, model: Backbone):
+        super().__init__()
+        self.model = model
+
+    def forward(self, tokens: Tensor, *state: Tensor) -> tuple[Tensor, ...]:
+        logits, new_state = self.model.prefill(tokens, tuple(state))
+        return (logits, *new_state)
+
+
+class DecodeProgram(nn.Module):
+    """forward(token [1, 1] int64, pos [1] int64, *state) → (logits [1, vocab], *new_state)."""
+
+    def __init__(self, model: Backbone):
+        super().__init__()
+        self.model = model
+
+    def forward(self, token: Tensor, pos: Tensor, *state: Tensor) -> tuple[Tensor, ...]:
+        logits, new_state = self.model.step(token, tuple(state), pos)
+        return (logits, *new_state)
+
+
+def zero_state(model: Backbone, shapes: ProgramShapes) -> tuple[Tensor, ...]:
+    """The state a sequence starts from: zeros shaped by `Backbone.init_state(1, max_seq_len)`."""
+    return tuple(model.init_state(1, shapes.max_seq_len, shapes.torch_dtype))
+
+
+def prefill_example_inputs(model: Backbone, shapes: ProgramShapes) -> tuple[Tensor, ...]:
+    """Example inputs for `PrefillProgram`: a [1, prompt_len] int64 prompt plus the zero state."""
+    tokens = torch.zeros(1, shapes.prompt_len, dtype=torch.int64)
+    return (tokens, *zero_state(model, shapes))
+
+
+def decode_example_inputs(model: Backbone, shapes: ProgramShapes) -> tuple[Tensor, ...]:
+    """Example inputs for `DecodeProgram`: one token at position prompt_len plus the zero state."""
+    token = torch.zeros(1, 1, dtype=torch.int64)
+    pos = torch.tensor([shapes.prompt_len], dtype=torch.int64)
+    return (token, pos, *zero_state(model, shapes))
+
+
+def constant_methods(model: Backbone, shapes: ProgramShapes) -> dict[str, int]:
+    """Integers stored in the program as zero-input methods (read by the profiler's runner)."""
+    return {
+        PROMPT_LEN_METHOD: shapes.prompt_len,
+        MAX_SEQ_LEN_METHOD: shapes.max_seq_len,
+        VOCAB_SIZE_METHOD: model.spec.vocab_size,
+    }

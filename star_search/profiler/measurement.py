@@ -1,0 +1,120 @@
+"""Measurement: one latency and memory figure for one program on one device, with every sample.
+
+Times are milliseconds of wall clock, memory is bytes. `source` says whether the figure was
+measured on a device ("measured") or estimated from latency tables ("predicted"); a predicted
+figure has empty sample lists.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from star_search.errors import SpecError
+
+SOURCES: tuple[str, ...] = ("measured", "predicted")
+
+
+def percentile(samples: Sequence[float], q: float) -> float:
+    """Linear-interpolated percentile, q in [0, 100] (numpy's default method); NaN when empty."""
+    if not samples:
+        return math.nan
+    ordered = sorted(samples)
+    rank = (len(ordered) - 1) * q / 100.0
+    low, high = math.floor(rank), math.ceil(rank)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def coefficient_of_variation(samples: Sequence[float]) -> float:
+    """Sample standard deviation over mean (dimensionless); 0 for fewer than two samples."""
+    if len(samples) < 2:
+        return 0.0
+    mean = statistics.fmean(samples)
+    return statistics.stdev(samples) / mean if mean > 0 else math.nan
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """Latency and peak memory of a prefill-then-decode run.
+
+    ttft_samples_ms: wall time of each timed `prefill` call (one per repeat).
+    decode_samples_ms: wall time of every timed `decode` call, repeat after repeat
+        (repeats × decode_steps values).
+    ttft_ms: median of ttft_samples_ms. prefill_tok_s: prompt_len / ttft, tokens per second.
+    decode_p50_ms / decode_p95_ms / decode_cv: median, 95th percentile and coefficient of
+        variation of decode_samples_ms.
+    peak_rss_bytes: peak resident set size of the process that ran the program (includes the
+        runtime itself); baseline_rss_bytes: that process's peak RSS before the program was loaded
+        (0 when unknown), so peak - baseline approximates what the program added.
+    """
+
+    source: str
+    backend: str
+    device_id: str
+    program_sha256: str
+    threads: int
+    prompt_len: int
+    decode_steps: int
+    warmup: int
+    repeats: int
+    ttft_samples_ms: tuple[float, ...]
+    decode_samples_ms: tuple[float, ...]
+    ttft_ms: float
+    prefill_tok_s: float
+    decode_p50_ms: float
+    decode_p95_ms: float
+    decode_cv: float
+    peak_rss_bytes: int
+    baseline_rss_bytes: int = 0
+
+    def __post_init__(self) -> None:
+        if self.source not in SOURCES:
+            raise SpecError("measurement.source", self.source, f"one of {list(SOURCES)}")
+        object.__setattr__(self, "ttft_samples_ms", tuple(float(v) for v in self.ttft_samples_ms))
+        object.__setattr__(self, "decode_samples_ms",
+                           tuple(float(v) for v in self.decode_samples_ms))
+
+    @classmethod
+    def from_samples(cls, *, backend: str, device_id: str, program_sha256: str, threads: int,
+                     prompt_len: int, decode_steps: int, warmup: int, repeats: int,
+                     ttft_samples_ms: Sequence[float], decode_samples_ms: Sequence[float],
+                     peak_rss_bytes: int, baseline_rss_bytes: int = 0) -> Measurement:
+        """A measured figure with its summary statistics computed from the samples."""
+        ttft_ms = statistics.median(ttft_samples_ms) if ttft_samples_ms else math.nan
+        return cls(
+            source="measured", backend=backend, device_id=device_id,
+            program_sha256=program_sha256, threads=threads, prompt_len=prompt_len,
+            decode_steps=decode_steps, warmup=warmup, repeats=repeats,
+            ttft_samples_ms=tuple(ttft_samples_ms), decode_samples_ms=tuple(decode_samples_ms),
+            ttft_ms=ttft_ms,
+            prefill_tok_s=prompt_len / (ttft_ms / 1000.0) if ttft_ms > 0 else math.nan,
+            decode_p50_ms=percentile(decode_samples_ms, 50.0),
+            decode_p95_ms=percentile(decode_samples_ms, 95.0),
+            decode_cv=coefficient_of_variation(decode_samples_ms),
+            peak_rss_bytes=peak_rss_bytes, baseline_rss_bytes=baseline_rss_bytes)
+
+    @property
+    def decode_tok_s(self) -> float:
+        """Decode throughput from the median step time, tokens per second."""
+        return 1000.0 / self.decode_p50_ms if self.decode_p50_ms > 0 else math.nan
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["ttft_samples_ms"] = list(self.ttft_samples_ms)
+        data["decode_samples_ms"] = list(self.decode_samples_ms)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Measurement:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise SpecError(f"measurement.{unknown[0]}", data[unknown[0]],
+                            f"one of the Measurement fields {sorted(known)}")
+        try:
+            return cls(**data)
+        except TypeError as err:
+            raise SpecError("measurement", sorted(data), f"all Measurement fields ({err})") from err

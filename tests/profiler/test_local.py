@@ -1,0 +1,78 @@
+"""LocalBackend: real measurements in a child process, and failures that say why."""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import replace
+from pathlib import Path
+
+import psutil
+import pytest
+
+from star_search.errors import ProfilerError
+from star_search.profiler import LocalBackend, MeasurementProtocol
+from star_search.profiler.local import file_sha256
+
+
+def test_measures_a_real_program(tiny_pte: Path, quick_protocol: MeasurementProtocol) -> None:
+    # A big parent must not inflate the child's peak RSS (Linux keeps ru_maxrss across exec).
+    ballast = b"\x01" * (256 << 20)
+    parent_rss = psutil.Process().memory_info().rss
+    m = LocalBackend(device_id="test-cpu").measure(tiny_pte, quick_protocol)
+    assert len(ballast) and m.peak_rss_bytes < parent_rss
+    assert (m.source, m.backend, m.device_id, m.threads) == ("measured", "local", "test-cpu", 1)
+    assert m.program_sha256 == file_sha256(tiny_pte)
+    assert len(m.ttft_samples_ms) == quick_protocol.repeats
+    assert len(m.decode_samples_ms) == quick_protocol.repeats * quick_protocol.decode_steps
+    assert all(0 < t < 10_000 for t in (*m.ttft_samples_ms, *m.decode_samples_ms))
+    assert m.ttft_ms > 0 and m.prefill_tok_s > 0 and m.decode_p50_ms > 0
+    assert m.decode_p95_ms >= m.decode_p50_ms and m.decode_cv >= 0
+    assert m.peak_rss_bytes >= m.baseline_rss_bytes > 0
+
+
+def test_garbage_program_fails_with_reason(tmp_path: Path, quick_protocol: MeasurementProtocol) -> None:
+    bogus = tmp_path / "garbage.pte"
+    bogus.write_bytes(os.urandom(4096))
+    with pytest.raises(ProfilerError, match="not an ExecuTorch program"):
+        LocalBackend().measure(bogus, quick_protocol)
+
+
+def test_corrupt_program_crashing_the_runtime_is_reported(
+        tmp_path: Path, tiny_pte: Path, quick_protocol: MeasurementProtocol) -> None:
+    data = bytearray(tiny_pte.read_bytes())
+    data[8:4096] = os.urandom(4088)  # keep the identifier, wreck the flatbuffer
+    corrupt = tmp_path / "corrupt.pte"
+    corrupt.write_bytes(bytes(data))
+    with pytest.raises(ProfilerError, match="child"):
+        LocalBackend().measure(corrupt, quick_protocol)
+
+
+def test_wrong_prompt_length_is_named(tiny_pte: Path, quick_protocol: MeasurementProtocol) -> None:
+    protocol = replace(quick_protocol, warmup=0, repeats=1,
+                       prompt_len=quick_protocol.prompt_len + 1, decode_steps=1)
+    with pytest.raises(ProfilerError, match="prompt_len"):
+        LocalBackend().measure(tiny_pte, protocol)
+
+
+def test_timeout_kills_the_child(tiny_pte: Path, quick_protocol: MeasurementProtocol) -> None:
+    protocol = replace(quick_protocol, warmup=0, repeats=1, timeout_s=0.2)
+    with pytest.raises(ProfilerError, match=r"timed out after 0\.2 s"):
+        LocalBackend().measure(tiny_pte, protocol)
+
+
+def test_crash_by_signal_is_reported(tmp_path: Path, tiny_pte: Path,
+                                     quick_protocol: MeasurementProtocol) -> None:
+    crasher = tmp_path / "crashing-python"
+    crasher.write_text("#!/bin/sh\nkill -SEGV $$\n")
+    crasher.chmod(crasher.stat().st_mode | stat.S_IEXEC)
+    with pytest.raises(ProfilerError, match="SIGSEGV"):
+        LocalBackend(python=str(crasher)).measure(tiny_pte, quick_protocol)
+
+
+def test_impossible_requests_fail_before_starting(
+        tmp_path: Path, tiny_pte: Path, quick_protocol: MeasurementProtocol) -> None:
+    with pytest.raises(ProfilerError, match="does not exist"):
+        LocalBackend().measure(tmp_path / "absent.pte", quick_protocol)
+    with pytest.raises(ProfilerError, match="2 threads"):
+        LocalBackend(cores=[0]).measure(tiny_pte, MeasurementProtocol(threads=2, prompt_len=8))

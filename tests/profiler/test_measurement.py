@@ -1,0 +1,49 @@
+"""Measurement and MeasurementProtocol: statistics, round trip, validation."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from star_search.errors import SpecError
+from star_search.profiler import Measurement, MeasurementProtocol
+from star_search.profiler.measurement import coefficient_of_variation, percentile
+
+
+def _measurement() -> Measurement:
+    return Measurement.from_samples(
+        backend="local", device_id="test", program_sha256="ab" * 32, threads=1, prompt_len=10,
+        decode_steps=2, warmup=1, repeats=2, ttft_samples_ms=[4.0, 2.0],
+        decode_samples_ms=[1.0, 2.0, 3.0, 4.0], peak_rss_bytes=1 << 20, baseline_rss_bytes=1 << 19)
+
+
+def test_summary_statistics() -> None:
+    m = _measurement()
+    assert m.source == "measured"
+    assert m.ttft_ms == 3.0
+    assert m.prefill_tok_s == pytest.approx(10 / 0.003)
+    assert m.decode_p50_ms == 2.5
+    assert m.decode_p95_ms == pytest.approx(3.85)
+    assert m.decode_cv == pytest.approx(coefficient_of_variation([1.0, 2.0, 3.0, 4.0]))
+    assert m.decode_tok_s == pytest.approx(400.0)
+    assert math.isnan(percentile([], 50.0))
+    assert coefficient_of_variation([5.0]) == 0.0
+
+
+def test_round_trip_and_unknown_fields() -> None:
+    m = _measurement()
+    data = m.to_dict()
+    assert isinstance(data["decode_samples_ms"], list)
+    assert Measurement.from_dict(data) == m
+    with pytest.raises(SpecError, match="latency"):
+        Measurement.from_dict({**data, "latency": 1.0})
+    with pytest.raises(SpecError, match="source"):
+        Measurement.from_dict({**data, "source": "guessed"})
+
+
+@pytest.mark.parametrize(("field", "value"), [("threads", 0), ("repeats", 0), ("warmup", -1),
+                                              ("decode_steps", 1.5), ("timeout_s", 0)])
+def test_protocol_rejects_bad_values(field: str, value: object) -> None:
+    with pytest.raises(SpecError, match=field):
+        MeasurementProtocol(**{field: value})

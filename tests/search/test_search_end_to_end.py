@@ -1,0 +1,80 @@
+"""A real search: sample, train proxies, lower through ExecuTorch, measure, record, resume."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from star_search.proxies.suite import proxy_config_for_tier
+from star_search.search import SearchSettings, open_study, run_search
+from star_search.space import parse_space
+
+
+@pytest.fixture
+def tiny_settings(tmp_path: Path, demo_space, quick_profile) -> SearchSettings:
+    return SearchSettings(space=demo_space, profile=quick_profile, out_dir=tmp_path / "run",
+                          n_trials=2, seed=0, population_size=4,
+                          proxies=replace(proxy_config_for_tier("demo"), steps=20))
+
+
+def test_search_records_measured_trials_and_resumes(tiny_settings: SearchSettings) -> None:
+    lines: list[str] = []
+    outcome = run_search(tiny_settings, echo=lines.append)
+    assert outcome.n_complete + outcome.n_failed + outcome.n_pruned == 2
+    assert outcome.n_complete >= 1, lines
+    assert outcome.report_path is not None and outcome.report_path.stat().st_size > 100_000
+    assert outcome.csv_path is not None and len(outcome.csv_path.read_text().splitlines()) == 3
+    study = open_study(tiny_settings)
+    complete = study.get_trials(states=(TrialState.COMPLETE,))
+    for trial in complete:
+        m = trial.user_attrs["measurement"]
+        assert m["source"] == "measured"
+        assert m["decode_p50_ms"] > 0 and m["ttft_ms"] > 0 and m["peak_rss_bytes"] > 0
+        assert len(m["decode_samples_ms"]) == tiny_settings.profile.shapes.decode_steps * 2
+        assert trial.values[1] == pytest.approx(m["decode_p50_ms"])
+        assert trial.user_attrs["arch_id"] and trial.user_attrs["proxy"]["tasks"]
+        assert len(trial.user_attrs["constraints"]) == len(trial.user_attrs["constraint_names"])
+    assert any("trial 0" in line for line in lines)  # progress is shown per trial
+
+    # Same study name and storage: resume, keeping finished trials, adding one more.
+    before = {t.number: t.values for t in complete}
+    again = run_search(replace(tiny_settings, n_trials=3), echo=lines.append)
+    study = open_study(tiny_settings)
+    assert len(study.trials) == 3
+    assert again.n_complete >= outcome.n_complete
+    for number, values in before.items():
+        assert study.trials[number].values == values
+
+
+def test_failing_candidate_becomes_failed_trial_and_search_goes_on(tiny_settings: SearchSettings) -> None:
+    raw = {"name": "bad", "fixed": {"vocab_size": 512, "head_dim": 16, "n_kv_heads": 3},
+           "params": {"d_model": {"choices": [64]}}, "layers": [{"repeat": 1, "slots": ["attention"]}]}
+    settings = replace(tiny_settings, space=parse_space(raw), n_trials=2)
+    outcome = run_search(settings, echo=lambda _: None)
+    assert outcome.n_failed == 2
+    study = open_study(settings)
+    for trial in study.trials:
+        assert trial.state == TrialState.FAIL
+        assert trial.user_attrs["fail_stage"] == "sample"
+        assert "n_kv_heads" in trial.user_attrs["fail_reason"]
+
+
+def test_param_budget_prunes_before_any_work(tiny_settings: SearchSettings) -> None:
+    profile = tiny_settings.profile
+    settings = replace(tiny_settings, profile=replace(profile, budgets=replace(profile.budgets, params=1000)),
+                       n_trials=1)
+    outcome = run_search(settings, echo=lambda _: None)
+    assert outcome.n_pruned == 1
+    trial = open_study(settings).trials[0]
+    assert "exceed the budget" in trial.user_attrs["prune_reason"]
+    assert "measurement" not in trial.user_attrs
+
+
+def test_sampler_is_nsga2_with_constraints(tiny_settings: SearchSettings) -> None:
+    study = open_study(tiny_settings)
+    assert isinstance(study.sampler, optuna.samplers.NSGAIISampler)
+    assert study.metric_names == ["quality", "decode_p50_ms", "ttft_ms", "peak_rss_mb"]
