@@ -35,7 +35,8 @@ class GatedShortConv(Mixer):
         bx, c = self._gates(x)
         conv_out = self.conv(bx)[..., :time]
         y = self.out_proj(c * conv_out.transpose(1, 2))
-        window = torch.cat((state[0], bx), dim=-1)[..., -(self.kernel - 1):]
+        padded = torch.cat((state[0], bx), dim=-1)
+        window = padded[..., padded.shape[-1] - (self.kernel - 1):]
         return y, (window,)
 
     def step(self, x: Tensor, state: State, pos: Tensor) -> tuple[Tensor, State]:
