@@ -26,6 +26,8 @@ class SearchGroup:
     storage: str | None = None
     study_name: str | None = None
     cache_dir: str | None = None
+    heartbeat_interval_s: int = 10
+    grace_period_s: int = 30
 
 
 @dataclass

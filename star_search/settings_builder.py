@@ -31,7 +31,9 @@ def build_search_settings(command: SearchCommand) -> SearchSettings:
                           n_trials=search.n_trials, sampler=search.sampler, seed=search.seed,
                           population_size=search.population_size, storage=search.storage,
                           study_name=search.study_name, proxies=proxies,
-                          cache_dir=Path(search.cache_dir) if search.cache_dir else None)
+                          cache_dir=Path(search.cache_dir) if search.cache_dir else None,
+                          heartbeat_interval_s=search.heartbeat_interval_s,
+                          grace_period_s=search.grace_period_s)
 
 
 def storage_from_study_arg(study: str) -> str:

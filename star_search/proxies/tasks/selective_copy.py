@@ -1,0 +1,46 @@
+"""Selective copying (MAD; Gu & Dao 2023): copy the content tokens scattered among blanks.
+
+Layout: `seq_len` positions of `BLANK` with `n_tokens` content tokens at random positions, then
+`COPY t1 t2 … t(n-1)`. Scored: `COPY` (target t1) and each copied token (target: the next).
+Metric: per-token accuracy. Chance: 1 / pool.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from star_search.proxies.task import Task, TaskBatch, uniform
+from star_search.proxies.vocab import BLANK, COPY, IGNORE
+
+
+@dataclass(frozen=True)
+class SelectiveCopy(Task):
+    length: int = 24
+    n_tokens: int = 6
+    pool: int = 32
+    family: str = "selective_copy"
+
+    @property
+    def name(self) -> str:
+        return f"selective_copy/len{self.length}-tokens{self.n_tokens}"
+
+    @property
+    def chance_level(self) -> float:
+        return 1.0 / self.pool
+
+    @property
+    def seq_len(self) -> int:
+        return self.length + self.n_tokens
+
+    def generate(self, n: int, rng: torch.Generator) -> TaskBatch:
+        tokens = uniform(n, self.n_tokens, 0, self.pool, rng)
+        slots = torch.rand(n, self.length, generator=rng).argsort(dim=1)[:, :self.n_tokens].sort(dim=1).values
+        context = torch.full((n, self.length), BLANK, dtype=torch.long)
+        context.scatter_(1, slots, tokens)
+        answer = torch.cat((torch.full((n, 1), COPY), tokens[:, :-1]), dim=1)
+        inputs = torch.cat((context, answer), dim=1)
+        targets = torch.full_like(inputs, IGNORE)
+        targets[:, self.length:] = tokens
+        return TaskBatch(inputs, targets)
