@@ -73,7 +73,7 @@ def _fail(err: StarSearchError) -> None:
     sys.exit(2)
 
 
-@hydra.main(config_path=None, config_name="search", version_base=None)
+@hydra.main(config_path="pkg://star_search.conf", config_name="search", version_base="1.3")
 def search_main(cfg: SearchCommand) -> None:
     from star_search.search import run_search
     from star_search.settings_builder import build_search_settings
@@ -87,7 +87,7 @@ def search_main(cfg: SearchCommand) -> None:
     print(f"done: {outcome.n_complete} complete, {outcome.n_pruned} pruned, {outcome.n_failed} failed")
 
 
-@hydra.main(config_path=None, config_name="export", version_base=None)
+@hydra.main(config_path="pkg://star_search.conf", config_name="export", version_base="1.3")
 def export_main(cfg: ExportCommand) -> None:
     from star_search.export import export_trial
     from star_search.settings_builder import storage_from_study_arg
@@ -102,7 +102,7 @@ def export_main(cfg: ExportCommand) -> None:
     print(result.summary())
 
 
-@hydra.main(config_path=None, config_name="report", version_base=None)
+@hydra.main(config_path="pkg://star_search.conf", config_name="report", version_base="1.3")
 def report_main(cfg: ReportCommand) -> None:
     from star_search.report import write_report_from_storage
     from star_search.settings_builder import storage_from_study_arg

@@ -7,7 +7,7 @@ from star_search.spec import ArchSpec
 
 
 def _round_to(value: float, multiple: int) -> int:
-    return max(multiple, int(round(value / multiple)) * multiple)
+    return max(multiple, round(value / multiple) * multiple)
 
 
 def proxy_spec(spec: ArchSpec, d_model: int, head_dim: int, max_seq_len: int) -> ArchSpec:

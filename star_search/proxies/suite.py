@@ -144,7 +144,8 @@ class SuiteResult:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SuiteResult:
-        tasks = {name: TaskScore(t["family"], t["accuracy"], t["chance"]) for name, t in data["tasks"].items()}
+        tasks = {name: TaskScore(t["family"], t["accuracy"], t["chance"])
+                 for name, t in data["tasks"].items()}
         return cls(tasks, data["final_loss"], data["train_seconds"], data["eval_seconds"],
                    data["proxy_arch_id"], data["device"], data.get("config", {}))
 

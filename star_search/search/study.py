@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import optuna
+from optuna.exceptions import ExperimentalWarning
 from optuna.storages import RDBStorage, RetryFailedTrialCallback
 from optuna.trial import FrozenTrial, TrialState
 
@@ -21,6 +23,8 @@ from star_search.search.result_cache import ResultCache
 from star_search.search.settings import SAMPLERS, SearchSettings
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+# Heartbeats, stale-trial failing and metric names are stable in practice but flagged experimental.
+warnings.filterwarnings("ignore", category=ExperimentalWarning, module="star_search")
 logger = logging.getLogger("star_search.search")
 
 
