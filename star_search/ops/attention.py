@@ -8,7 +8,6 @@ Parameter names follow Hugging Face's `Lfm2Attention` (`q_proj`, `k_proj`, `v_pr
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from star_search.ops.base import Mixer, State
@@ -46,18 +45,31 @@ class GroupedQueryAttention(Mixer):
         cos, sin = self.rotary.cos_sin(positions)
         return apply_rotary(q, cos, sin), apply_rotary(k, cos, sin), v.transpose(1, 2)
 
-    def _attend(self, q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, causal: bool) -> Tensor:
+    def _attend(self, q: Tensor, k: Tensor, v: Tensor, bias: Tensor) -> Tensor:
+        """q: [b, heads, t, hd]; k, v: [b, kv_heads, s, hd]; bias: additive mask [t, s].
+
+        Query heads are grouped under their KV head instead of repeating K and V, and the
+        softmax attention is written out (matmul, add, softmax, matmul) so XNNPACK delegates all
+        of it; the library SDPA decomposes into mask ops that stay on portable kernels.
+        """
+        batch, _, time, _ = q.shape
         groups = self.n_heads // self.n_kv_heads
-        k = k.repeat_interleave(groups, dim=1)
-        v = v.repeat_interleave(groups, dim=1)
-        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=causal)
-        batch, _, time, _ = out.shape
+        q = q.reshape(batch, self.n_kv_heads, groups * time, self.head_dim)
+        scores = q @ k.transpose(-1, -2) * self.head_dim ** -0.5
+        scores = scores.view(batch, self.n_kv_heads, groups, time, -1) + bias
+        weights = torch.softmax(scores, dim=-1).view(batch, self.n_kv_heads, groups * time, -1)
+        out = (weights @ v).view(batch, self.n_heads, time, self.head_dim)
         return self.out_proj(out.transpose(1, 2).reshape(batch, time, self.n_heads * self.head_dim))
+
+    @staticmethod
+    def _causal_bias(time: int, device: torch.device) -> Tensor:
+        blocked = torch.ones(time, time, dtype=torch.bool, device=device).triu(1)
+        return torch.zeros(time, time, device=device).masked_fill(blocked, float("-inf"))
 
     def forward(self, x: Tensor) -> Tensor:
         positions = torch.arange(x.shape[1], device=x.device)
         q, k, v = self._project(x, positions)
-        return self._attend(q, k, v, None, causal=True)
+        return self._attend(q, k, v, self._causal_bias(x.shape[1], x.device))
 
     def prefill(self, x: Tensor, state: State) -> tuple[Tensor, State]:
         time = x.shape[1]
@@ -65,12 +77,13 @@ class GroupedQueryAttention(Mixer):
         q, k, v = self._project(x, positions)
         k_cache = torch.cat((k.to(state[0].dtype), state[0][:, :, time:]), dim=2)
         v_cache = torch.cat((v.to(state[1].dtype), state[1][:, :, time:]), dim=2)
-        return self._attend(q, k, v, None, causal=True), (k_cache, v_cache)
+        return self._attend(q, k, v, self._causal_bias(time, x.device)), (k_cache, v_cache)
 
     def step(self, x: Tensor, state: State, pos: Tensor) -> tuple[Tensor, State]:
         q, k, v = self._project(x, pos)
         k_cache = state[0].index_copy(2, pos, k.to(state[0].dtype))
         v_cache = state[1].index_copy(2, pos, v.to(state[1].dtype))
-        visible = torch.arange(k_cache.shape[2], device=x.device) <= pos
-        out = self._attend(q, k_cache, v_cache, visible[None, None, None, :], causal=False)
+        future = torch.arange(k_cache.shape[2], device=x.device) > pos
+        bias = torch.zeros(future.shape, device=x.device).masked_fill(future, float("-inf"))
+        out = self._attend(q, k_cache, v_cache, bias[None, :])
         return out, (k_cache, v_cache)

@@ -31,7 +31,7 @@ from star_search.ops.norm import RMSNorm
 
 GATE_RANK = 16
 GATE_NORMALISER = 16.0
-CHUNK_TOKENS = 32  # intra-chunk work and memory grow as time · CHUNK_TOKENS · head_dim
+CHUNK_TOKENS = 16  # intra-chunk work and memory grow as time · CHUNK_TOKENS · head_dim
 
 
 def _masked_exp(diff: Tensor, keep: Tensor) -> Tensor:

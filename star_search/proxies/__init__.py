@@ -1,13 +1,10 @@
 """Proxy quality evals: synthetic tasks, a jointly trained small proxy model, per-task scores."""
 
-from star_search.proxies.suite import (
-    ProxyConfig,
-    SuiteResult,
-    default_tasks,
-    proxy_config_for_tier,
-    run_suite,
-)
+from star_search.proxies.catalog import default_tasks, select_tasks
+from star_search.proxies.config import TIERS, ProxyConfig, proxy_config_for_tier
+from star_search.proxies.proxy_model import proxy_spec
+from star_search.proxies.suite import SuiteResult, TaskScore, run_suite
 from star_search.proxies.task import Task, TaskBatch
 
-__all__ = ["ProxyConfig", "SuiteResult", "Task", "TaskBatch", "default_tasks", "proxy_config_for_tier",
-           "run_suite"]
+__all__ = ["TIERS", "ProxyConfig", "SuiteResult", "Task", "TaskBatch", "TaskScore", "default_tasks",
+           "proxy_config_for_tier", "proxy_spec", "run_suite", "select_tasks"]

@@ -1,4 +1,8 @@
-"""The `Task` contract: a seeded generator of token sequences with scored positions."""
+"""The `Task` contract: a seeded generator of token sequences with scored positions.
+
+A task is one family (what is tested) at one difficulty setting (its dataclass fields). New
+families are new files in `tasks/`; new settings are new instances, e.g. in `catalog.py`.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +12,13 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from star_search.proxies.vocab import CONTENT_BASE, IGNORE
+from star_search.errors import SpecError
+from star_search.proxies.vocab import CONTENT_BASE, CONTENT_SIZE, IGNORE
 
 
 @dataclass(frozen=True)
 class TaskBatch:
-    """inputs: [n, time] int64 token ids. targets: [n, time] int64, the token the model must
+    """inputs: [n, seq_len] int64 token ids. targets: [n, seq_len] int64, the token the model must
     predict after reading inputs[:, :t+1], or IGNORE (-100) where nothing is scored."""
 
     inputs: Tensor
@@ -21,14 +26,17 @@ class TaskBatch:
 
     @property
     def scored(self) -> int:
+        """Number of scored positions in the batch."""
         return int((self.targets != IGNORE).sum())
 
 
 class Task(ABC):
     """A synthetic task family at one difficulty setting.
 
-    `family` groups settings of the same task; `name` is unique per setting. `chance_level` is
-    the accuracy of guessing uniformly among the answers the task can have.
+    `family` groups settings of the same task; `name` is unique per setting and encodes its
+    parameters. `chance_level` is the accuracy of guessing uniformly among the answers a scored
+    position can have. Subclasses are frozen dataclasses that validate their parameters in
+    `__post_init__` (raising `SpecError`), so that a bad sweep fails before any training.
     """
 
     family: str
@@ -44,21 +52,55 @@ class Task(ABC):
     @property
     @abstractmethod
     def seq_len(self) -> int:
-        """Length in tokens of every generated sequence (the suite adds one task token in front)."""
+        """Length in tokens of every generated sequence (the trainer adds one family token)."""
+
+    @property
+    @abstractmethod
+    def scored_per_sequence(self) -> int:
+        """Number of scored positions in every generated sequence."""
 
     @abstractmethod
     def generate(self, n: int, rng: torch.Generator) -> TaskBatch:
         """`n` fresh sequences drawn with `rng` (the only source of randomness)."""
 
 
-def distinct(n: int, k: int, pool: int, rng: torch.Generator) -> Tensor:
-    """[n, k] content-token ids, distinct within a row, drawn from the first `pool` content tokens."""
+def distinct(n: int, k: int, pool: int, rng: torch.Generator, offset: int = 0) -> Tensor:
+    """[n, k] content-token ids, distinct within a row, from content offsets [offset, offset + pool)."""
     if k > pool:
         raise ValueError(f"cannot draw {k} distinct tokens from a pool of {pool}")
-    order = torch.rand(n, pool, generator=rng).argsort(dim=1)[:, :k]
-    return order + CONTENT_BASE
+    return random_order(n, pool, rng)[:, :k] + CONTENT_BASE + offset
 
 
 def uniform(n: int, k: int, low: int, high: int, rng: torch.Generator) -> Tensor:
-    """[n, k] content-token ids drawn uniformly from content offsets [low, high)."""
+    """[n, k] content-token ids drawn uniformly (with replacement) from content offsets [low, high)."""
     return torch.randint(low, high, (n, k), generator=rng) + CONTENT_BASE
+
+
+def random_order(n: int, k: int, rng: torch.Generator) -> Tensor:
+    """[n, k] int64: an independent random permutation of 0 … k-1 in every row."""
+    return torch.rand(n, k, generator=rng).argsort(dim=1)
+
+
+def interleave(*columns: Tensor) -> Tensor:
+    """Tensors [n, k] (or [n, k, span]) → [n, k · total span]: row-wise a1 b1 a2 b2 … ."""
+    parts = [c if c.dim() == 3 else c[:, :, None] for c in columns]
+    return torch.cat(parts, dim=2).flatten(1)
+
+
+def require(ok: bool, field: str, value: object, expected: str) -> None:
+    """Raise `SpecError(field, value, expected)` unless `ok`."""
+    if not ok:
+        raise SpecError(field, value, expected)
+
+
+def require_positive(task: str, **values: int) -> None:
+    """Raise `SpecError` naming the first parameter that is not a positive integer."""
+    for name, value in values.items():
+        require(isinstance(value, int) and not isinstance(value, bool) and value > 0,
+                f"{task}.{name}", value, "a positive integer")
+
+
+def require_content(task: str, used: int, what: str) -> None:
+    """Raise `SpecError` when a setting draws from more than the `CONTENT_SIZE` content tokens;
+    `what` names the parameters that add up to `used`, i.e. what to shrink."""
+    require(used <= CONTENT_SIZE, f"{task}: {what}", used, f"at most {CONTENT_SIZE} content tokens")

@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from star_search import sizing
 from star_search.device_profile import DeviceProfile, Target
 from star_search.errors import ProfileError, StarSearchError
-from star_search.lower import ProgramCache, ProgramShapes
+from star_search.lower import CachedProgram, ProgramCache, ProgramShapes
 from star_search.profiler import LocalBackend, MeasurementProtocol
 from star_search.profiler.backend import Backend
-from star_search.proxies.suite import ProxyConfig, run_suite
+from star_search.proxies.suite import ProxyConfig
 from star_search.scoring import Figures, budget_constraints
+from star_search.search.proxy_worker import InlineProxyRunner, ProxyWorker
 from star_search.search.result_cache import ResultCache
 from star_search.spec import ArchSpec
 
@@ -79,8 +81,9 @@ class CandidateEvaluator:
     """Runs the stages for one profile; holds the caches (constructed once, passed in)."""
 
     def __init__(self, profile: DeviceProfile, proxies: ProxyConfig, results: ResultCache,
-                 programs: ProgramCache):
+                 programs: ProgramCache, proxy_runner: ProxyWorker | InlineProxyRunner | None = None):
         self.profile = profile
+        self.proxy_runner = proxy_runner or InlineProxyRunner()
         self.proxies = proxies
         self.results = results
         self.programs = programs
@@ -98,17 +101,21 @@ class CandidateEvaluator:
                                f"{self.profile.budgets.params:,}", constraints)
         return params
 
-    def proxy_scores(self, spec: ArchSpec) -> dict[str, Any]:
+    def start_proxies(self, spec: ArchSpec) -> Callable[[], dict[str, Any]]:
+        """Start (or find cached) proxy scores; returns a function that waits for them."""
         key = f"proxy|{spec.arch_id}|{self.proxies.cache_key()}"
         cached = self.results.get(key)
         if cached is not None:
-            return cached
-        result = run_suite(spec, self.proxies).to_dict()
-        self.results.put(key, result)
-        return result
+            return lambda: cached
+        future = self.proxy_runner.submit(spec, self.proxies)
 
-    def measure(self, target: ArchSpec) -> dict[str, Any]:
-        program = self.programs.get_or_lower(target, self.shapes, self.profile.shapes.quantize)
+        def wait() -> dict[str, Any]:
+            result = future.result()
+            self.results.put(key, result)
+            return result
+        return wait
+
+    def measure(self, program: CachedProgram) -> dict[str, Any]:
         protocol_key = json.dumps(self.protocol.to_dict(), sort_keys=True)
         key = f"measure|{program.sha256}|{self.backend.device_id}|{protocol_key}"
         cached = self.results.get(key)
@@ -125,8 +132,13 @@ class CandidateEvaluator:
         target = target_spec(spec, self.profile.target)
         seconds: dict[str, float] = {}
         params = self.static_check(target)
-        stages = (("proxies", lambda: self.proxy_scores(spec)), ("measure", lambda: self.measure(target)))
-        outputs: dict[str, dict[str, Any]] = {}
+        outputs: dict[str, Any] = {}
+        # Proxy training runs in the worker while this process lowers; both finish before timing.
+        stages = (("proxies", lambda: self.start_proxies(spec)),
+                  ("lower", lambda: self.programs.get_or_lower(target, self.shapes,
+                                                               self.profile.shapes.quantize)),
+                  ("proxies", lambda: outputs["proxies"]()),
+                  ("measure", lambda: self.measure(outputs["lower"])))
         for stage, run in stages:
             start = time.perf_counter()
             try:
@@ -135,7 +147,7 @@ class CandidateEvaluator:
                 raise StageFailure(stage, str(err)) from err
             except Exception as err:
                 raise StageFailure(stage, f"{type(err).__name__}: {err}") from err
-            seconds[stage] = round(time.perf_counter() - start, 3)
+            seconds[stage] = round(seconds.get(stage, 0.0) + time.perf_counter() - start, 3)
         measurement = outputs["measure"]
         figures = Figures(decode_p50_ms=measurement["decode_p50_ms"], ttft_ms=measurement["ttft_ms"],
                           peak_rss_mb=measurement["peak_rss_bytes"] / 2**20, params=params)

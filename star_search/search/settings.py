@@ -28,6 +28,7 @@ class SearchSettings:
     heartbeat_interval_s: int = 10
     grace_period_s: int = 30
     write_report: bool = True
+    parallel_proxies: bool = True
 
     @property
     def storage_url(self) -> str:

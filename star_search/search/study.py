@@ -19,6 +19,7 @@ from star_search.lower import ProgramCache
 from star_search.scoring import DIRECTIONS, OBJECTIVE_NAMES, ConstraintReader, budget_names
 from star_search.search.candidate import CandidateEvaluator
 from star_search.search.objective import SearchObjective
+from star_search.search.proxy_worker import InlineProxyRunner, ProxyWorker
 from star_search.search.result_cache import ResultCache
 from star_search.search.settings import SAMPLERS, SearchSettings
 
@@ -97,15 +98,19 @@ def run_search(settings: SearchSettings, echo: Callable[[str], None] = print) ->
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = open_study(settings)
     cache_dir = settings.resolved_cache_dir
+    runner = ProxyWorker() if settings.parallel_proxies else InlineProxyRunner()
     evaluator = CandidateEvaluator(settings.profile, settings.proxies, ResultCache(cache_dir / "results"),
-                                   ProgramCache(cache_dir / "programs"))
+                                   ProgramCache(cache_dir / "programs"), runner)
     optuna.storages.fail_stale_trials(study)
     done = sum(t.state in FINISHED for t in study.get_trials(deepcopy=False))
     remaining = max(0, settings.n_trials - done)
     echo(f"study '{study.study_name}' in {settings.storage_url}: {done} finished, running {remaining} more")
-    if remaining:
-        study.optimize(SearchObjective(settings.space, evaluator), n_trials=remaining,
-                       catch=(Exception,), callbacks=[progress_printer(settings.n_trials, echo)])
+    try:
+        if remaining:
+            study.optimize(SearchObjective(settings.space, evaluator), n_trials=remaining,
+                           catch=(Exception,), callbacks=[progress_printer(settings.n_trials, echo)])
+    finally:
+        runner.close()
     study.set_user_attr("finished_at", dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
     return finish(study, settings, echo)
 

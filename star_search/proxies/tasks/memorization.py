@@ -1,8 +1,11 @@
-"""Memorization (MAD): a fixed key → value table that can only be learned into the weights.
+"""Memorization (MAD, Poli et al. 2024): a fixed key → value table learned into the weights.
 
-The table (keys and their values) is drawn once from `table_seed`, the same for every sample.
-Layout: `k1 v1 k2 v2 …` with distinct keys from the table; the value of a key never appears in
-the sequence before it is asked. Scored: each key position, target = its value.
+Tests: storing facts in parameters (feed-forward and expert capacity, not in-context ability).
+The table maps each of the `key_pool ** key_len` keys (spans of `key_len` tokens) to a value;
+it is drawn once from `table_seed` and is the same for every sample and every call, so nothing in
+a sequence reveals an answer.
+Layout (as in MAD): `K1 INSERT K2 INSERT …` with `per_sequence` distinct keys; values never
+appear in the input. Scored: each `INSERT`, target = the table's value of the key before it.
 Metric: accuracy. Chance: 1 / value_pool.
 """
 
@@ -12,27 +15,49 @@ from dataclasses import dataclass, field
 
 import torch
 
-from star_search.proxies.task import Task, TaskBatch, distinct, uniform
-from star_search.proxies.vocab import CONTENT_BASE, IGNORE
+from star_search.proxies.task import (
+    Task,
+    TaskBatch,
+    random_order,
+    require,
+    require_content,
+    require_positive,
+    uniform,
+)
+from star_search.proxies.vocab import CONTENT_BASE, IGNORE, INSERT
+
+MAX_KEYS = 4096  # keys are drawn by a per-row permutation of all of them, so keep it small
 
 
 @dataclass(frozen=True)
 class Memorization(Task):
-    n_keys: int = 32
+    key_pool: int = 16
+    key_len: int = 2
     per_sequence: int = 8
-    value_pool: int = 32
+    value_pool: int = 16
     table_seed: int = 1234
     family: str = "memorization"
     table: torch.Tensor = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        require_positive(self.name, key_pool=self.key_pool, key_len=self.key_len,
+                         per_sequence=self.per_sequence, value_pool=self.value_pool)
+        require(self.n_keys <= MAX_KEYS, f"{self.name}: key_pool ** key_len", self.n_keys,
+                f"at most {MAX_KEYS}")
+        require(self.per_sequence <= self.n_keys, f"{self.name}.per_sequence", self.per_sequence,
+                f"at most key_pool ** key_len = {self.n_keys} (keys in a sequence are distinct)")
+        require_content(self.name, self.key_pool + self.value_pool, "key_pool + value_pool")
         rng = torch.Generator().manual_seed(self.table_seed)
-        object.__setattr__(self, "table", uniform(1, self.n_keys, self.n_keys,
-                                                  self.n_keys + self.value_pool, rng)[0])
+        table = uniform(1, self.n_keys, self.key_pool, self.key_pool + self.value_pool, rng)[0]
+        object.__setattr__(self, "table", table)
+
+    @property
+    def n_keys(self) -> int:
+        return self.key_pool ** self.key_len
 
     @property
     def name(self) -> str:
-        return f"memorization/keys{self.n_keys}-values{self.value_pool}"
+        return f"memorization/keys{self.n_keys}-len{self.key_len}-values{self.value_pool}"
 
     @property
     def chance_level(self) -> float:
@@ -40,12 +65,25 @@ class Memorization(Task):
 
     @property
     def seq_len(self) -> int:
-        return 2 * self.per_sequence
+        return self.per_sequence * (self.key_len + 1)
+
+    @property
+    def scored_per_sequence(self) -> int:
+        return self.per_sequence
+
+    def value_of(self, key: list[int]) -> int:
+        """The table's value (a token id) for a key given as token ids."""
+        number = 0
+        for token in key:
+            number = number * self.key_pool + token - CONTENT_BASE
+        return int(self.table[number])
 
     def generate(self, n: int, rng: torch.Generator) -> TaskBatch:
-        keys = distinct(n, self.per_sequence, self.n_keys, rng)
-        values = self.table[keys - CONTENT_BASE]
-        inputs = torch.stack((keys, values), dim=2).flatten(1)
+        numbers = random_order(n, self.n_keys, rng)[:, :self.per_sequence]
+        digits = self.key_pool ** torch.arange(self.key_len - 1, -1, -1)
+        keys = numbers[:, :, None] // digits % self.key_pool + CONTENT_BASE
+        inserts = torch.full((n, self.per_sequence, 1), INSERT, dtype=torch.long)
+        inputs = torch.cat((keys, inserts), dim=2).flatten(1)
         targets = torch.full_like(inputs, IGNORE)
-        targets[:, 0::2] = values
+        targets[:, self.key_len::self.key_len + 1] = self.table[numbers]
         return TaskBatch(inputs, targets)

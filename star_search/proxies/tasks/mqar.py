@@ -1,8 +1,11 @@
-"""Multi-query associative recall (MQAR, from Zoology, Arora et al. 2023).
+"""Multi-query associative recall (MQAR; Zoology, Arora et al. 2023).
 
-Layout: `k1 v1 k2 v2 … kn vn SEP q1 a1 q2 a2 …` where the queries are the keys in a new order and
-`a` is the value paired with `q` in the context. Scored: the position of every query, whose
-target is its value. Metric: accuracy. Chance: 1 / value_pool.
+Tests: binding keys to values in context and retrieving them later, many times per sequence, the
+capability that separates attention from fixed-state mixers (Zoology) and that short
+convolutions lack beyond their window.
+Layout: `k1 v1 k2 v2 … kn vn SEP q1 a1 q2 a2 …`; keys are distinct, the queries are all the keys
+in a new order and `a` is the value paired with `q` in the context (teacher-forced). Scored: each
+query position, target = its value. Metric: accuracy over queries. Chance: 1 / value_pool.
 """
 
 from __future__ import annotations
@@ -11,7 +14,17 @@ from dataclasses import dataclass
 
 import torch
 
-from star_search.proxies.task import Task, TaskBatch, distinct, uniform
+from star_search.proxies.task import (
+    Task,
+    TaskBatch,
+    distinct,
+    interleave,
+    random_order,
+    require,
+    require_content,
+    require_positive,
+    uniform,
+)
 from star_search.proxies.vocab import IGNORE, SEP
 
 
@@ -21,6 +34,13 @@ class MultiQueryRecall(Task):
     key_pool: int = 48
     value_pool: int = 48
     family: str = "mqar"
+
+    def __post_init__(self) -> None:
+        require_positive(self.name, n_pairs=self.n_pairs, key_pool=self.key_pool,
+                         value_pool=self.value_pool)
+        require_content(self.name, self.key_pool + self.value_pool, "key_pool + value_pool")
+        require(self.n_pairs <= self.key_pool, f"{self.name}.n_pairs", self.n_pairs,
+                f"at most key_pool={self.key_pool} (keys are distinct)")
 
     @property
     def name(self) -> str:
@@ -34,15 +54,17 @@ class MultiQueryRecall(Task):
     def seq_len(self) -> int:
         return 4 * self.n_pairs + 1
 
+    @property
+    def scored_per_sequence(self) -> int:
+        return self.n_pairs
+
     def generate(self, n: int, rng: torch.Generator) -> TaskBatch:
         keys = distinct(n, self.n_pairs, self.key_pool, rng)
         values = uniform(n, self.n_pairs, self.key_pool, self.key_pool + self.value_pool, rng)
-        order = torch.rand(n, self.n_pairs, generator=rng).argsort(dim=1)
+        order = random_order(n, self.n_pairs, rng)
         queries, answers = keys.gather(1, order), values.gather(1, order)
-        context = torch.stack((keys, values), dim=2).flatten(1)
-        asked = torch.stack((queries, answers), dim=2).flatten(1)
-        inputs = torch.cat((context, torch.full((n, 1), SEP), asked), dim=1)
+        inputs = torch.cat((interleave(keys, values), torch.full((n, 1), SEP),
+                            interleave(queries, answers)), dim=1)
         targets = torch.full_like(inputs, IGNORE)
-        first_query = 2 * self.n_pairs + 1
-        targets[:, first_query::2] = answers
+        targets[:, 2 * self.n_pairs + 1::2] = answers
         return TaskBatch(inputs, targets)

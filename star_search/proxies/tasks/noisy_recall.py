@@ -1,8 +1,11 @@
-"""Noisy in-context recall (MAD, Poli et al. 2024): associative recall with distractor tokens.
+"""Noisy in-context recall (MAD, Poli et al. 2024): associative recall among distractor tokens.
 
-Key–value pairs are interleaved with `n_noise` noise tokens (drawn from a separate pool, placed
-at random between pairs); then `SEP` and every key is queried. Scored: each query position,
-target = its value. Metric: accuracy. Chance: 1 / value_pool.
+Tests: recall when the context is diluted by irrelevant tokens, i.e. whether the mixer can
+ignore input-dependently what does not matter (a filter fixed in time cannot).
+Layout: `n_pairs` key–value pairs (distinct keys) and `n_noise` noise tokens from their own pool,
+in random order (a pair stays adjacent); then `SEP` and every key in a new order, each followed
+by its value (teacher-forced). Scored: each query position, target = its value.
+Metric: accuracy over queries. Chance: 1 / value_pool.
 """
 
 from __future__ import annotations
@@ -11,7 +14,17 @@ from dataclasses import dataclass
 
 import torch
 
-from star_search.proxies.task import Task, TaskBatch, distinct, uniform
+from star_search.proxies.task import (
+    Task,
+    TaskBatch,
+    distinct,
+    interleave,
+    random_order,
+    require,
+    require_content,
+    require_positive,
+    uniform,
+)
 from star_search.proxies.vocab import IGNORE, SEP
 
 
@@ -24,6 +37,15 @@ class NoisyRecall(Task):
     noise_pool: int = 32
     family: str = "noisy_recall"
 
+    def __post_init__(self) -> None:
+        require_positive(self.name, n_pairs=self.n_pairs, key_pool=self.key_pool,
+                         value_pool=self.value_pool, noise_pool=self.noise_pool)
+        require(self.n_noise >= 0, f"{self.name}.n_noise", self.n_noise, "a count ≥ 0")
+        require(self.n_pairs <= self.key_pool, f"{self.name}.n_pairs", self.n_pairs,
+                f"at most key_pool={self.key_pool} (keys are distinct)")
+        require_content(self.name, self.key_pool + self.value_pool + self.noise_pool,
+                        "key_pool + value_pool + noise_pool")
+
     @property
     def name(self) -> str:
         return f"noisy_recall/pairs{self.n_pairs}-noise{self.n_noise}"
@@ -33,8 +55,16 @@ class NoisyRecall(Task):
         return 1.0 / self.value_pool
 
     @property
+    def context_len(self) -> int:
+        return 2 * self.n_pairs + self.n_noise
+
+    @property
     def seq_len(self) -> int:
-        return 2 * self.n_pairs + self.n_noise + 1 + 2 * self.n_pairs
+        return self.context_len + 1 + 2 * self.n_pairs
+
+    @property
+    def scored_per_sequence(self) -> int:
+        return self.n_pairs
 
     def generate(self, n: int, rng: torch.Generator) -> TaskBatch:
         start_values = self.key_pool
@@ -42,27 +72,20 @@ class NoisyRecall(Task):
         keys = distinct(n, self.n_pairs, self.key_pool, rng)
         values = uniform(n, self.n_pairs, start_values, start_noise, rng)
         noise = uniform(n, self.n_noise, start_noise, start_noise + self.noise_pool, rng)
-        # Units are pairs (2 tokens) and noise tokens (1 token); shuffle units, keeping pair order.
-        is_pair = torch.cat((torch.ones(n, self.n_pairs), torch.zeros(n, self.n_noise)), dim=1)
-        shuffle = torch.rand(n, self.n_pairs + self.n_noise, generator=rng).argsort(dim=1)
-        is_pair = is_pair.gather(1, shuffle).bool()
-        rows = []
-        for row in range(n):
-            pair_index = noise_index = 0
-            tokens: list[int] = []
-            for unit in is_pair[row].tolist():
-                if unit:
-                    tokens += [int(keys[row, pair_index]), int(values[row, pair_index])]
-                    pair_index += 1
-                else:
-                    tokens.append(int(noise[row, noise_index]))
-                    noise_index += 1
-            rows.append(tokens)
-        context = torch.tensor(rows, dtype=torch.long)
-        order = torch.rand(n, self.n_pairs, generator=rng).argsort(dim=1)
+        # Shuffle units (a pair is 2 tokens, a noise token 1); a unit starts where the previous
+        # ones end, and masking keeps units of one kind in their drawn order.
+        units = torch.cat((torch.ones(n, self.n_pairs, dtype=torch.bool),
+                           torch.zeros(n, self.n_noise, dtype=torch.bool)), dim=1)
+        is_pair = units.gather(1, random_order(n, units.shape[1], rng))
+        lengths = 1 + is_pair.long()
+        starts = lengths.cumsum(dim=1) - lengths
+        pair_starts = starts[is_pair].view(n, self.n_pairs)
+        context = torch.empty(n, self.context_len, dtype=torch.long)
+        context.scatter_(1, pair_starts, keys).scatter_(1, pair_starts + 1, values)
+        context.scatter_(1, starts[~is_pair].view(n, self.n_noise), noise)
+        order = random_order(n, self.n_pairs, rng)
         queries, answers = keys.gather(1, order), values.gather(1, order)
-        asked = torch.stack((queries, answers), dim=2).flatten(1)
-        inputs = torch.cat((context, torch.full((n, 1), SEP), asked), dim=1)
+        inputs = torch.cat((context, torch.full((n, 1), SEP), interleave(queries, answers)), dim=1)
         targets = torch.full_like(inputs, IGNORE)
-        targets[:, context.shape[1] + 1::2] = answers
+        targets[:, self.context_len + 1::2] = answers
         return TaskBatch(inputs, targets)

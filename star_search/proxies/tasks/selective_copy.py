@@ -1,8 +1,11 @@
-"""Selective copying (MAD; Gu & Dao 2023): copy the content tokens scattered among blanks.
+"""Selective copying (MAD, Poli et al. 2024; Gu & Dao 2023): copy the content tokens scattered
+among blanks, in order.
 
-Layout: `seq_len` positions of `BLANK` with `n_tokens` content tokens at random positions, then
-`COPY t1 t2 … t(n-1)`. Scored: `COPY` (target t1) and each copied token (target: the next).
-Metric: per-token accuracy. Chance: 1 / pool.
+Tests: content-dependent selection (skip the blanks) and in-order reproduction; a fixed
+(time-invariant) filter cannot tell which positions to keep.
+Layout: `length` positions of `BLANK` with `n_tokens` content tokens at random positions, then
+`COPY t1 t2 … t(n-1)` (teacher-forced). Scored: `COPY` (target t1) and each copied token
+(target: the next one). Metric: per-token accuracy. Chance: 1 / pool.
 """
 
 from __future__ import annotations
@@ -11,7 +14,15 @@ from dataclasses import dataclass
 
 import torch
 
-from star_search.proxies.task import Task, TaskBatch, uniform
+from star_search.proxies.task import (
+    Task,
+    TaskBatch,
+    random_order,
+    require,
+    require_content,
+    require_positive,
+    uniform,
+)
 from star_search.proxies.vocab import BLANK, COPY, IGNORE
 
 
@@ -22,9 +33,15 @@ class SelectiveCopy(Task):
     pool: int = 32
     family: str = "selective_copy"
 
+    def __post_init__(self) -> None:
+        require_positive(self.name, length=self.length, n_tokens=self.n_tokens, pool=self.pool)
+        require(self.n_tokens <= self.length, f"{self.name}.n_tokens", self.n_tokens,
+                f"at most length={self.length}")
+        require_content(self.name, self.pool, "pool")
+
     @property
     def name(self) -> str:
-        return f"selective_copy/len{self.length}-tokens{self.n_tokens}"
+        return f"selective_copy/len{self.length}-tokens{self.n_tokens}-pool{self.pool}"
 
     @property
     def chance_level(self) -> float:
@@ -34,11 +51,14 @@ class SelectiveCopy(Task):
     def seq_len(self) -> int:
         return self.length + self.n_tokens
 
+    @property
+    def scored_per_sequence(self) -> int:
+        return self.n_tokens
+
     def generate(self, n: int, rng: torch.Generator) -> TaskBatch:
         tokens = uniform(n, self.n_tokens, 0, self.pool, rng)
-        slots = torch.rand(n, self.length, generator=rng).argsort(dim=1)[:, :self.n_tokens].sort(dim=1).values
-        context = torch.full((n, self.length), BLANK, dtype=torch.long)
-        context.scatter_(1, slots, tokens)
+        slots = random_order(n, self.length, rng)[:, :self.n_tokens].sort(dim=1).values
+        context = torch.full((n, self.length), BLANK, dtype=torch.long).scatter(1, slots, tokens)
         answer = torch.cat((torch.full((n, 1), COPY), tokens[:, :-1]), dim=1)
         inputs = torch.cat((context, answer), dim=1)
         targets = torch.full_like(inputs, IGNORE)
