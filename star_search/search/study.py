@@ -14,14 +14,16 @@ from optuna.exceptions import ExperimentalWarning
 from optuna.storages import RDBStorage, RetryFailedTrialCallback
 from optuna.trial import FrozenTrial, TrialState
 
-from star_search.errors import SpecError
+from star_search.errors import SpecError, StarSearchError
 from star_search.lower import ProgramCache
 from star_search.scoring import DIRECTIONS, OBJECTIVE_NAMES, ConstraintReader, budget_names
+from star_search.scoring.selection import choose_trial
 from star_search.search.candidate import CandidateEvaluator
 from star_search.search.objective import SearchObjective
 from star_search.search.proxy_worker import InlineProxyRunner, ProxyWorker
 from star_search.search.result_cache import ResultCache
 from star_search.search.settings import SAMPLERS, SearchSettings
+from star_search.spec import ArchSpec
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 # Heartbeats, stale-trial failing and metric names are stable in practice but flagged experimental.
@@ -115,6 +117,30 @@ def run_search(settings: SearchSettings, echo: Callable[[str], None] = print) ->
     return finish(study, settings, echo)
 
 
+def _hf_expressible(trial: FrozenTrial) -> bool:
+    from star_search.export import to_hf_config
+
+    try:
+        to_hf_config(ArchSpec.from_dict(trial.user_attrs["arch"]))
+    except (StarSearchError, KeyError):
+        return False
+    return True
+
+
+def export_best_lfm2(study: optuna.Study, settings: SearchSettings, out_dir: Path,
+                     echo: Callable[[str], None]) -> None:
+    """When the chosen architecture has no transformers class, also export the best trial that
+    does (conv/attention only), so every search leaves a loadable Hugging Face config."""
+    from star_search.export import export_trial
+
+    try:
+        trial = choose_trial(study, accept=_hf_expressible)
+    except StarSearchError:
+        echo("no complete conv/attention-only trial: no Hugging Face config exported")
+        return
+    echo(export_trial(settings.storage_url, study.study_name, trial.number, out_dir).summary())
+
+
 def finish(study: optuna.Study, settings: SearchSettings, echo: Callable[[str], None]) -> SearchOutcome:
     from star_search.export import export_trial
     from star_search.report import write_report, write_trials_csv
@@ -127,8 +153,11 @@ def finish(study: optuna.Study, settings: SearchSettings, echo: Callable[[str], 
         csv_path = write_trials_csv(study, settings.out_dir / "trials.csv")
         echo(f"report: {report_path}\ntrials: {csv_path}")
     if counts[TrialState.COMPLETE]:
-        exported = export_trial(settings.storage_url, study.study_name, None, settings.out_dir / "export")
+        export_dir = settings.out_dir / "export"
+        exported = export_trial(settings.storage_url, study.study_name, None, export_dir)
         echo(exported.summary())
+        if exported.hf_config_skipped:
+            export_best_lfm2(study, settings, export_dir / "lfm2", echo)
     else:
         echo("no complete trial: nothing exported")
     return SearchOutcome(study.study_name, settings.storage_url, settings.out_dir,
