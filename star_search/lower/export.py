@@ -32,6 +32,7 @@ from star_search.lower.programs import (
     decode_example_inputs,
     prefill_example_inputs,
 )
+from star_search.lower.provenance import shared_provenance
 from star_search.lower.quantize import apply_quantization, check_quantize
 from star_search.model import Backbone, build_model
 from star_search.spec import ArchSpec
@@ -72,10 +73,11 @@ def _to_program(model: Backbone, shapes: ProgramShapes,
     from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
     from executorch.exir import to_edge_transform_and_lower
 
-    edge = to_edge_transform_and_lower(
-        exported, partitioner=[XnnpackPartitioner()], constant_methods=constant_methods(model, shapes))
-    coverage = delegation_coverage(edge)
-    return edge.to_executorch().buffer, coverage
+    with shared_provenance():
+        edge = to_edge_transform_and_lower(
+            exported, partitioner=[XnnpackPartitioner()], constant_methods=constant_methods(model, shapes))
+        coverage = delegation_coverage(edge)
+        return edge.to_executorch().buffer, coverage
 
 
 def _failure(model: Backbone, shapes: ProgramShapes, quantize: str | None, err: Exception,

@@ -1,7 +1,6 @@
 """Objectives, budget constraints and feasibility."""
 
 from star_search.scoring.constraints import (
-    ConstraintReader,
     Figures,
     budget_constraints,
     budget_names,
@@ -9,5 +8,5 @@ from star_search.scoring.constraints import (
 )
 from star_search.scoring.objectives import DIRECTIONS, OBJECTIVE_NAMES, OBJECTIVES, objective_values
 
-__all__ = ["DIRECTIONS", "OBJECTIVES", "OBJECTIVE_NAMES", "ConstraintReader", "Figures", "budget_constraints",
+__all__ = ["DIRECTIONS", "OBJECTIVES", "OBJECTIVE_NAMES", "Figures", "budget_constraints",
            "budget_names", "is_feasible", "objective_values"]

@@ -1,4 +1,4 @@
-"""Hard device budgets as Optuna constraints: a value ≤ 0 means the budget holds.
+"""Hard device budgets as Optuna constraints (`Trial.set_constraint`): ≤ 0 means the budget holds.
 
 Each constraint is the relative overshoot `(figure - budget) / budget`, so constraints of
 different units are comparable when NSGA-II ranks infeasible candidates.
@@ -7,8 +7,6 @@ different units are comparable when NSGA-II ranks infeasible candidates.
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from optuna.trial import FrozenTrial
 
 from star_search.device_profile import Budgets
 
@@ -45,20 +43,3 @@ def is_feasible(constraints: dict[str, float]) -> bool:
 def budget_names(budgets: Budgets) -> list[str]:
     """Names of the budgets that are set, in the order constraints are stored."""
     return [name for name in BUDGET_FIELDS if getattr(budgets, name) is not None]
-
-
-@dataclass(frozen=True)
-class ConstraintReader:
-    """`constraints_func` for Optuna samplers: reads what the objective stored on the trial.
-
-    A trial that stopped before its figures were known (pruned) stored nothing and counts as
-    infeasible on every budget, so the vector keeps the same length for every trial.
-    """
-
-    n_constraints: int
-
-    def __call__(self, trial: FrozenTrial) -> list[float]:
-        values = trial.user_attrs.get(CONSTRAINTS_ATTR)
-        if values is None or len(values) != self.n_constraints:
-            return [1.0] * max(self.n_constraints, 1)
-        return [float(v) for v in values] or [0.0]

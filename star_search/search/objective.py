@@ -43,6 +43,8 @@ class SearchObjective:
             result = self.evaluator.evaluate(spec)
         except StaticReject as err:
             trial.set_user_attr("prune_reason", err.reason)
+            for name, value in err.constraints.items():
+                trial.set_constraint(name, value)
             raise optuna.TrialPruned(err.reason) from err
         except StageFailure as err:
             self._record_failure(trial, err.stage, err.reason)
@@ -63,5 +65,7 @@ class SearchObjective:
         }
         for key, value in record.items():
             trial.set_user_attr(key, value)
+        for name in self.constraint_names:
+            trial.set_constraint(name, result.constraints[name])
         m = result.measurement
         return objective_values(result.quality, m["decode_p50_ms"], m["ttft_ms"], m["peak_rss_bytes"])

@@ -16,7 +16,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from star_search.errors import SpecError, StarSearchError
 from star_search.lower import ProgramCache
-from star_search.scoring import DIRECTIONS, OBJECTIVE_NAMES, ConstraintReader, budget_names
+from star_search.scoring import DIRECTIONS, OBJECTIVE_NAMES
 from star_search.scoring.selection import choose_trial
 from star_search.search.candidate import CandidateEvaluator
 from star_search.search.objective import SearchObjective
@@ -44,13 +44,11 @@ class SearchOutcome:
 
 
 def make_sampler(settings: SearchSettings) -> optuna.samplers.BaseSampler:
-    constraints = ConstraintReader(len(budget_names(settings.profile.budgets)))
+    """Budgets reach the samplers as named constraints set on each trial (`Trial.set_constraint`)."""
     if settings.sampler == "nsga2":
-        return optuna.samplers.NSGAIISampler(population_size=settings.population_size,
-                                             seed=settings.seed, constraints_func=constraints)
+        return optuna.samplers.NSGAIISampler(population_size=settings.population_size, seed=settings.seed)
     if settings.sampler == "tpe":
-        return optuna.samplers.TPESampler(seed=settings.seed, constraints_func=constraints,
-                                          multivariate=True, group=True)
+        return optuna.samplers.TPESampler(seed=settings.seed, multivariate=True, group=True)
     if settings.sampler == "random":
         return optuna.samplers.RandomSampler(seed=settings.seed)
     raise SpecError("search.sampler", settings.sampler, f"one of {list(SAMPLERS)}")

@@ -1,0 +1,78 @@
+"""The joint trainer's pieces: dealing, task weighting, family tokens, schedule, expert balancing."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from star_search.errors import ProxyError
+from star_search.proxies import ProxyConfig, proxy_spec
+from star_search.proxies.experts import ExpertLoad
+from star_search.proxies.proxy_model import build_proxy
+from star_search.proxies.tasks import Compression, MultiQueryRecall
+from star_search.proxies.trainer import (
+    dealt,
+    family_tokens,
+    learning_rate,
+    mixed_batch,
+    sequence_loss,
+    train,
+)
+from star_search.proxies.vocab import IGNORE, PAD, TASK_BASE
+from star_search.spec import ArchSpec, LayerSpec
+
+
+@pytest.mark.parametrize(("batch_size", "n_tasks"), [(14, 7), (10, 7), (3, 7), (56, 50)])
+def test_dealing_fills_each_step_and_is_fair_over_a_round(batch_size: int, n_tasks: int) -> None:
+    steps = n_tasks  # after n_tasks steps every task has had exactly batch_size sequences
+    counts = [dealt(step, batch_size, n_tasks) for step in range(steps)]
+    assert all(sum(step) == batch_size for step in counts)
+    assert [sum(column) for column in zip(*counts, strict=True)] == [batch_size] * n_tasks
+
+
+def test_family_tokens_are_shared_within_a_family_and_bounded() -> None:
+    tasks = [MultiQueryRecall(n_pairs=2), Compression(length=4), MultiQueryRecall(n_pairs=3)]
+    assert family_tokens(tasks) == [TASK_BASE, TASK_BASE + 1, TASK_BASE]
+    many = [MultiQueryRecall(n_pairs=2, family=f"family{i}") for i in range(17)]
+    with pytest.raises(ProxyError, match="17 task families"):
+        family_tokens(many)
+
+
+def test_mixed_batch_pads_without_scoring_padding() -> None:
+    tasks = [MultiQueryRecall(n_pairs=2), Compression(length=8)]
+    inputs, targets = mixed_batch(tasks, family_tokens(tasks), [3, 2], torch.Generator().manual_seed(0))
+    assert inputs.shape == targets.shape == (5, 1 + 16)
+    assert (inputs[:3, 1 + 9:] == PAD).all() and (targets[:3, 1 + 9:] == IGNORE).all()
+    assert (inputs[:3, 0] == TASK_BASE).all() and (inputs[3:, 0] == TASK_BASE + 1).all()
+
+
+def test_sequence_loss_weighs_rows_not_positions() -> None:
+    logits = torch.zeros(2, 4, 8)
+    logits[0, :, 1] = 10.0  # row 0 predicts token 1 everywhere: right at its one scored position
+    targets = torch.full((2, 4), IGNORE)
+    targets[0, 0] = 1
+    targets[1, :] = 2  # row 1 has four scored positions, all wrong by the same margin
+    per_row = torch.nn.functional.cross_entropy(logits.flatten(0, 1), torch.tensor([1, 2, 2, 2, 2, 2, 2, 2]),
+                                                reduction="none").view(2, 4)
+    assert sequence_loss(logits, targets) == pytest.approx(float(per_row[0, 0] + per_row[1].mean()) / 2)
+
+
+def test_learning_rate_warms_up_then_decays_to_a_tenth() -> None:
+    rates = [learning_rate(step, 100, 1.0, 0.1) for step in range(100)]
+    assert rates[0] == pytest.approx(0.1) and rates[9] == pytest.approx(1.0)
+    assert all(a >= b for a, b in zip(rates[9:], rates[10:], strict=False))
+    assert rates[-1] == pytest.approx(0.1, abs=1e-3)
+
+
+def test_moe_proxy_training_moves_expert_biases_and_leaves_no_hooks() -> None:
+    spec = ArchSpec(d_model=256, layers=(LayerSpec("conv", "moe"),), n_heads=4, n_kv_heads=1,
+                    head_dim=64, ffn_dim=512, moe_num_experts=16, moe_top_k=2, moe_expert_dim=128)
+    config = ProxyConfig(d_model=32, head_dim=16, steps=3, batch_size=4, tasks=("compression/len12-pool32",))
+    small = proxy_spec(spec, config)
+    model = build_proxy(small, seed=0)
+    moe = model.blocks[0].ffn
+    train(model, config.select_tasks(), config)
+    assert moe.expert_bias.abs().sum() > 0
+    assert not moe._forward_hooks
+    with ExpertLoad(model, rate=0.0) as idle:
+        assert idle.layers == []
