@@ -1,8 +1,10 @@
 """`ProxyConfig`: how a candidate's proxy is built, trained and evaluated; named tiers of it.
 
-`ProxyConfig()` is the `default` tier, meant for real searches (about a minute per candidate on
-one core of a laptop-class CPU); `demo` is the quick tier of the README demo (≤ 15 s). Seconds
-quoted here are for a 6-layer conv/attention proxy at d_model 64 and one thread.
+`ProxyConfig()` is the `default` tier, for real searches; `demo` is the quick tier of the README
+demo. Measured on one core of this 2-core dev machine (shared, load ~2), 4–6 layer proxies at
+d_model 64: demo 5–14 s per candidate (conv/attention ~6 s, three GLA layers ~14 s), default
+29–79 s (conv/attention 4 layers ~30 s, 6 layers ~40–55 s, three GLA layers ~79 s). Time grows
+linearly with layers, steps and batch_size.
 """
 
 from __future__ import annotations
@@ -37,9 +39,9 @@ class ProxyConfig:
     d_model: int = 64
     head_dim: int = 16
     max_experts: int = 8
-    steps: int = 800
-    batch_size: int = 56
-    lr: float = 1e-2
+    steps: int = 1500
+    batch_size: int = 14
+    lr: float = 3e-3
     weight_decay: float = 0.01
     warmup_fraction: float = 0.05
     expert_bias_rate: float = 1e-3
@@ -84,7 +86,7 @@ class ProxyConfig:
 
 
 TIERS: dict[str, ProxyConfig] = {
-    "demo": ProxyConfig(tier="demo", steps=200, batch_size=28),
+    "demo": ProxyConfig(tier="demo", steps=250, eval_samples=64),
     "default": ProxyConfig(),
 }
 
