@@ -11,7 +11,7 @@ from pathlib import Path
 
 import optuna
 from optuna.exceptions import ExperimentalWarning
-from optuna.storages import RDBStorage, RetryFailedTrialCallback
+from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.trial import FrozenTrial, TrialState
 
 from star_search.errors import SpecError, StarSearchError
@@ -59,7 +59,7 @@ def open_study(settings: SearchSettings) -> optuna.Study:
     settings.out_dir.mkdir(parents=True, exist_ok=True)
     storage = RDBStorage(settings.storage_url, heartbeat_interval=settings.heartbeat_interval_s,
                          grace_period=settings.grace_period_s,
-                         failed_trial_callback=RetryFailedTrialCallback(max_retry=2))
+                         heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=2))
     study = optuna.create_study(study_name=settings.resolved_study_name, storage=storage,
                                 directions=DIRECTIONS, sampler=make_sampler(settings),
                                 load_if_exists=True)
