@@ -55,6 +55,10 @@ def _ru_maxrss_bytes() -> int:
 def _set_threads(threads: int) -> dict[str, Any]:
     """Size torch's and ExecuTorch's thread pools; report what each says it now uses."""
     import torch
+
+    from star_search.profiler.light_runtime import import_runtime_without_compiler
+
+    import_runtime_without_compiler()
     from executorch.extension.pybindings import portable_lib
 
     torch.set_num_threads(threads)
