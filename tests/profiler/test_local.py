@@ -7,7 +7,6 @@ import stat
 from dataclasses import replace
 from pathlib import Path
 
-import psutil
 import pytest
 
 from star_search.errors import ProfilerError
@@ -15,10 +14,17 @@ from star_search.profiler import LocalBackend, MeasurementProtocol
 from star_search.profiler.local import file_sha256
 
 
+def current_rss_bytes() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS in /proc/self/status")
+
+
 def test_measures_a_real_program(tiny_pte: Path, quick_protocol: MeasurementProtocol) -> None:
     # A big parent must not inflate the child's peak RSS (Linux keeps ru_maxrss across exec).
     ballast = b"\x01" * (256 << 20)
-    parent_rss = psutil.Process().memory_info().rss
+    parent_rss = current_rss_bytes()
     m = LocalBackend(device_id="test-cpu").measure(tiny_pte, quick_protocol)
     assert len(ballast) and m.peak_rss_bytes < parent_rss
     assert (m.source, m.backend, m.device_id, m.threads) == ("measured", "local", "test-cpu", 1)
