@@ -10,9 +10,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from star_search.errors import ProfileError
+from star_search.files import read_yaml
 
 BACKENDS = ("local", "remote", "adb")
 DTYPES = ("fp32",)
@@ -148,10 +147,4 @@ def parse_profile(raw: object, source: str = "<memory>") -> DeviceProfile:
 
 def load_profile(path: str | Path) -> DeviceProfile:
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except FileNotFoundError as err:
-        raise ProfileError("device", str(path), "an existing YAML file") from err
-    except yaml.YAMLError as err:
-        raise ProfileError("device", str(path), f"valid YAML ({err})") from err
-    return parse_profile(raw, source=str(path))
+    return parse_profile(read_yaml(path, "device", ProfileError), source=str(path))

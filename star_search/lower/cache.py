@@ -13,13 +13,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 from star_search.errors import LoweringError
+from star_search.files import atomic_write
 from star_search.lower.coverage import DelegationCoverage
 from star_search.lower.export import lower_arch_with_report
 from star_search.lower.programs import ProgramShapes
@@ -47,19 +47,6 @@ class CachedProgram:
     lowering_s: float
     coverage: dict[str, DelegationCoverage]
     hit: bool  # True when served from the cache without lowering in this call
-
-
-def _atomic_write(target: Path, data: bytes) -> None:
-    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, target)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
 
 
 class ProgramCache:
@@ -130,8 +117,8 @@ class ProgramCache:
             "coverage": {name: part.to_dict() for name, part in lowered.coverage.items()},
         }
         try:
-            _atomic_write(pte_path, lowered.pte)
-            _atomic_write(meta_path, json.dumps(meta, indent=2, sort_keys=True).encode())
+            atomic_write(pte_path, lowered.pte)
+            atomic_write(meta_path, json.dumps(meta, indent=2, sort_keys=True).encode())
         except OSError as err:
             raise LoweringError(f"cannot write {pte_path} to the program cache: {err}") from err
         return CachedProgram(pte_path, digest, len(lowered.pte), lowered.lowering_s,

@@ -22,6 +22,7 @@ from star_search.errors import StarSearchError
 from star_search.report.trial_row import order_columns, trial_row
 from star_search.scoring.constraints import BUDGET_FIELDS
 from star_search.scoring.objectives import OBJECTIVE_NAMES
+from star_search.scoring.pareto import non_dominated, trial_feasible
 from star_search.scoring.selection import choose_trial
 
 LISTED_STATES = ("COMPLETE", "PRUNED", "FAIL", "RUNNING")
@@ -80,25 +81,6 @@ class ReportModel:
     stopped: tuple[StoppedTrial, ...]
 
 
-def non_dominated(values: np.ndarray, maximize: list[bool]) -> np.ndarray:
-    """Boolean mask of the rows of `values` [n, k] that no other row dominates."""
-    if len(values) == 0:
-        return np.zeros(0, dtype=bool)
-    signs = np.where(maximize, -1.0, 1.0)
-    costs = values * signs
-    mask = np.ones(len(costs), dtype=bool)
-    for i, row in enumerate(costs):
-        better_or_equal = np.all(costs <= row, axis=1)
-        strictly_better = np.any(costs < row, axis=1)
-        mask[i] = not np.any(better_or_equal & strictly_better)
-    return mask
-
-
-def is_feasible(trial: FrozenTrial) -> bool:
-    """Every recorded constraint ≤ 0 (no recorded constraints counts as feasible)."""
-    return all(float(c) <= 0 for c in trial.user_attrs.get("constraints") or [])
-
-
 def has_values(trial: FrozenTrial, n_objectives: int) -> bool:
     values = trial.values or []
     return len(values) == n_objectives and all(math.isfinite(v) for v in values)
@@ -115,7 +97,7 @@ def metric_names(study: optuna.Study) -> tuple[str, ...]:
 
 
 def _front_numbers(trials: list[FrozenTrial], directions: list[StudyDirection]) -> set[int]:
-    candidates = [t for t in trials if t.state == TrialState.COMPLETE and is_feasible(t)
+    candidates = [t for t in trials if t.state == TrialState.COMPLETE and trial_feasible(t)
                   and has_values(t, len(directions))]
     values = np.array([t.values for t in candidates], dtype=float).reshape(len(candidates), len(directions))
     mask = non_dominated(values, [d == StudyDirection.MAXIMIZE for d in directions])
@@ -129,7 +111,7 @@ def _status(trial: FrozenTrial, on_front: bool, n_objectives: int) -> str:
         return trial.state.name.lower()
     if not has_values(trial, n_objectives):
         return "no values"
-    if not is_feasible(trial):
+    if not trial_feasible(trial):
         return "infeasible"
     return "front" if on_front else "dominated"
 
@@ -191,7 +173,7 @@ def collect(study: optuna.Study) -> ReportModel:
     directions = list(study.directions)
     front_numbers = _front_numbers(trials, directions)
     rows = [trial_row(t, names, _status(t, t.number in front_numbers, len(names)),
-                      is_feasible(t) if t.state == TrialState.COMPLETE else None)
+                      trial_feasible(t) if t.state == TrialState.COMPLETE else None)
             for t in trials]
     frame = pd.DataFrame(rows)
     frame = frame.reindex(columns=order_columns(list(frame.columns), names))

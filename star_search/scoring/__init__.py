@@ -4,9 +4,8 @@ from star_search.scoring.constraints import (
     Figures,
     budget_constraints,
     budget_names,
-    is_feasible,
 )
 from star_search.scoring.objectives import DIRECTIONS, OBJECTIVE_NAMES, OBJECTIVES, objective_values
 
 __all__ = ["DIRECTIONS", "OBJECTIVES", "OBJECTIVE_NAMES", "Figures", "budget_constraints",
-           "budget_names", "is_feasible", "objective_values"]
+           "budget_names", "objective_values"]

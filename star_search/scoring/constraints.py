@@ -36,10 +36,6 @@ def budget_constraints(budgets: Budgets, figures: Figures) -> dict[str, float]:
     return result
 
 
-def is_feasible(constraints: dict[str, float]) -> bool:
-    return all(value <= 0 for value in constraints.values())
-
-
 def budget_names(budgets: Budgets) -> list[str]:
     """Names of the budgets that are set, in the order constraints are stored."""
     return [name for name in BUDGET_FIELDS if getattr(budgets, name) is not None]

@@ -9,15 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
 import optuna
 from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
 from star_search.errors import StarSearchError
-
-
-def feasible(trial: FrozenTrial) -> bool:
-    return all(value <= 0 for value in trial.user_attrs.get("constraints", []))
+from star_search.scoring.pareto import non_dominated, trial_feasible
 
 
 def choose_trial(study: optuna.Study,
@@ -29,19 +27,15 @@ def choose_trial(study: optuna.Study,
         raise StarSearchError(f"study '{study.study_name}' has no complete trial to choose from")
     # The front among the accepted trials, so a restricted choice is still Pareto-optimal there.
     front_numbers = {t.number for t in _non_dominated(complete, study.directions)}
-    candidates = [t for t in complete if t.number in front_numbers and feasible(t)]
+    candidates = [t for t in complete if t.number in front_numbers and trial_feasible(t)]
     if candidates:
         return max(candidates, key=lambda t: (t.values[0], -t.values[1]))
     return min(complete, key=lambda t: (sum(max(0.0, c) for c in t.user_attrs.get("constraints", [1.0])),
                                         -t.values[0]))
 
 
-def _dominates(a: FrozenTrial, b: FrozenTrial, directions: list[StudyDirection]) -> bool:
-    better_or_equal = all((x >= y) if d == StudyDirection.MAXIMIZE else (x <= y)
-                          for x, y, d in zip(a.values, b.values, directions, strict=True))
-    return better_or_equal and a.values != b.values
-
-
 def _non_dominated(trials: list[FrozenTrial], directions: list[StudyDirection]) -> list[FrozenTrial]:
-    pool = [t for t in trials if feasible(t)] or trials
-    return [t for t in pool if not any(_dominates(o, t, directions) for o in pool)]
+    pool = [t for t in trials if trial_feasible(t)] or trials
+    mask = non_dominated(np.array([t.values for t in pool], dtype=float),
+                         [d == StudyDirection.MAXIMIZE for d in directions])
+    return [t for t, keep in zip(pool, mask, strict=True) if keep]

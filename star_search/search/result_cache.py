@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from star_search.files import atomic_write
 
 
 class ResultCache:
@@ -33,8 +33,4 @@ class ResultCache:
         return entry["value"] if entry.get("key") == key else None
 
     def put(self, key: str, value: dict[str, Any]) -> None:
-        path = self._path(key)
-        handle, temp = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
-        with os.fdopen(handle, "w") as stream:
-            json.dump({"key": key, "value": value}, stream)
-        os.replace(temp, path)
+        atomic_write(self._path(key), json.dumps({"key": key, "value": value}).encode())

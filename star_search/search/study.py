@@ -17,6 +17,7 @@ from optuna.trial import FrozenTrial, TrialState
 from star_search.errors import SpecError, StarSearchError
 from star_search.lower import ProgramCache
 from star_search.scoring import DIRECTIONS, OBJECTIVE_NAMES
+from star_search.scoring.pareto import trial_feasible
 from star_search.scoring.selection import choose_trial
 from star_search.search.candidate import CandidateEvaluator
 from star_search.search.objective import SearchObjective
@@ -81,7 +82,7 @@ def progress_printer(total: int, echo: Callable[[str], None]) -> Callable[[optun
         head = f"[{done}/{total}] trial {trial.number} {attrs.get('pattern', '?'):<14}"
         if trial.state == TrialState.COMPLETE and trial.values:
             quality, decode_ms, ttft_ms, rss_mb = trial.values
-            feasible = all(c <= 0 for c in attrs.get("constraints", []))
+            feasible = trial_feasible(trial)
             echo(f"{head} quality={quality:.3f} decode_p50={decode_ms:.2f}ms ttft={ttft_ms:.1f}ms "
                  f"peak_rss={rss_mb:.0f}MiB {'feasible' if feasible else 'INFEASIBLE'} "
                  f"({attrs.get('duration_s', 0):.0f}s)")

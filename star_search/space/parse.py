@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from star_search.errors import SpecError
+from star_search.files import read_yaml
 from star_search.space.schema import (
     Categorical,
     Distribution,
@@ -175,10 +174,4 @@ def parse_space(raw: object, source: str = "<memory>") -> SearchSpace:
 def load_space(path: str | Path) -> SearchSpace:
     """Load and validate a search-space YAML file."""
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except FileNotFoundError as err:
-        raise SpecError("space", str(path), "an existing YAML file") from err
-    except yaml.YAMLError as err:
-        raise SpecError("space", str(path), f"valid YAML ({err})") from err
-    return parse_space(raw, source=str(path))
+    return parse_space(read_yaml(path, "space"), source=str(path))

@@ -6,7 +6,7 @@ import numpy as np
 from report_study import DOMINATED, FRONT, HOSTILE, INFEASIBLE, OUTCOMES
 
 from star_search.report import collect
-from star_search.report.model import non_dominated
+from star_search.scoring.pareto import non_dominated
 
 
 def test_summary_counts_profile_and_budgets(contract_study):
