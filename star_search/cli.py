@@ -129,12 +129,21 @@ commands:
 `star-search <command> --help` shows every key and its default (Hydra)."""
 
 
+def _split_command(args: list[str]) -> tuple[str | None, list[str]]:
+    """`("proxies list", rest)` for two-word commands, `("search", rest)` for one-word ones."""
+    if len(args) >= 2 and f"{args[0]} {args[1]}" in MAINS:
+        return f"{args[0]} {args[1]}", args[2:]
+    if args and args[0] in MAINS:
+        return args[0], args[1:]
+    return None, args
+
+
 def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
-    if not args or args[0] not in MAINS:
+    command, overrides = _split_command(args)
+    if command is None:
         print(USAGE, file=sys.stderr)
         sys.exit(0 if args and args[0] in ("-h", "--help") else 2)
-    command, overrides = args[0], args[1:]
     if command == "search":
         hydra_args = ["hydra.run.dir=${out_dir}", "hydra.job.chdir=False"]
     else:
