@@ -49,9 +49,13 @@ class SearchCommand:
 
 @dataclass
 class ExportCommand:
-    study: str = "???"
+    study: str | None = None
     trial: int | None = None
     study_name: str | None = None
+    preset: str | None = None
+    family: bool = False
+    weights: bool = False
+    seed: int = 0
     out_dir: str = "export"
 
 
@@ -89,13 +93,22 @@ def search_main(cfg: SearchCommand) -> None:
 
 @hydra.main(config_path="pkg://star_search.conf", config_name="export", version_base="1.3")
 def export_main(cfg: ExportCommand) -> None:
-    from star_search.export import export_trial
+    from star_search.errors import ExportError
+    from star_search.export import export_preset, export_trial
     from star_search.settings_builder import storage_from_study_arg
 
     command: ExportCommand = OmegaConf.to_object(cfg)  # type: ignore[assignment]
     try:
-        result = export_trial(storage_from_study_arg(command.study), command.study_name, command.trial,
-                              Path(command.out_dir))
+        if (command.study is None) == (command.preset is None):
+            raise ExportError(f"give exactly one of study=<run dir or storage URL> and preset=<name> "
+                              f"(got study={command.study!r}, preset={command.preset!r})")
+        if command.preset is not None:
+            result = export_preset(command.preset, Path(command.out_dir), command.family, command.weights,
+                                   command.seed)
+        else:
+            result = export_trial(storage_from_study_arg(command.study), command.study_name, command.trial,
+                                  Path(command.out_dir), family=command.family, weights=command.weights,
+                                  seed=command.seed)
     except StarSearchError as err:
         _fail(err)
         return
@@ -123,7 +136,9 @@ USAGE = """usage: star-search <command> [key=value ...]
 commands:
   search   run or resume a search:
            star-search search space=demo device=laptop_cpu search.n_trials=8 out_dir=runs/demo
-  export   export a trial:          star-search export study=runs/demo trial=3 out_dir=export/
+  export   export a trial or preset: star-search export study=runs/demo trial=3 out_dir=export/
+           star-search export study=runs/demo trial=3 family=true out_dir=family/
+           star-search export preset=lfm2-1.2b out_dir=lfm2-1.2b/   (weights=true adds initialised weights)
   report   write an HTML report:    star-search report study=runs/demo out=reports/demo.html
 
 `star-search <command> --help` shows every key and its default (Hydra)."""

@@ -26,7 +26,8 @@ def lfm2_ffn_dim(published: int, multiplier: float = 1.0, multiple_of: int = LFM
     return multiple_of * -(-width // multiple_of)
 
 
-def lfm2_layers(n_layers: int, attention_at: tuple[int, ...], n_dense: int | None = None) -> tuple[LayerSpec, ...]:
+def lfm2_layers(n_layers: int, attention_at: tuple[int, ...],
+                n_dense: int | None = None) -> tuple[LayerSpec, ...]:
     """Conv layers with attention at `attention_at`; with `n_dense` set, layers from `n_dense` on use MoE."""
     return tuple(
         LayerSpec("attention" if index in attention_at else "conv",

@@ -91,3 +91,26 @@ def test_killed_search_resumes_and_exports(tmp_path: Path) -> None:
     else:
         assert not (export_dir / "config.json").exists()
         assert "config.json" in result.stdout  # says why it was not written
+
+    family_dir = tmp_path / "family"
+    result = run_cli("export", f"study={out_dir}", f"trial={number}", "family=true", f"out_dir={family_dir}",
+                     cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    for size in ("350m", "700m", "1.2b", "2.6b", "8b-a1b"):
+        assert (family_dir / size / "arch.json").is_file()
+        assert (family_dir / size / "config.json").is_file() == (mixers <= {"conv", "attention"})
+        assert f"| {size} |" in result.stdout
+    assert "| size |" in (family_dir / "family.md").read_text()
+
+
+def test_export_preset_writes_config_and_arch(tmp_path: Path) -> None:
+    result = run_cli("export", "preset=lfm2-1.2b", f"out_dir={tmp_path / 'out'}", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    arch = json.loads((tmp_path / "out" / "arch.json").read_text())
+    assert arch["name"] == "lfm2-1.2b" and arch["d_model"] == 2048
+    config = json.loads((tmp_path / "out" / "config.json").read_text())
+    assert config["model_type"] == "lfm2" and config["intermediate_size"] == 8192
+    result = run_cli("export", "preset=lfm2-9b", f"out_dir={tmp_path / 'bad'}", cwd=tmp_path)
+    assert result.returncode == 2 and "'preset'" in result.stderr and "lfm2-9b" in result.stderr
+    result = run_cli("export", f"out_dir={tmp_path / 'bad'}", cwd=tmp_path)
+    assert result.returncode == 2 and "exactly one of study=" in result.stderr

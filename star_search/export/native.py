@@ -52,12 +52,14 @@ def provenance_for(study: optuna.Study, trial: FrozenTrial, arch_attr: str = "ar
     }
 
 
-def write_native(spec: ArchSpec, provenance: dict[str, Any], out_dir: str | Path) -> list[Path]:
-    """Write `arch.json` and `provenance.json` into `out_dir` (created if needed); return both paths."""
+def write_native(spec: ArchSpec, provenance: dict[str, Any] | None, out_dir: str | Path) -> list[Path]:
+    """Write `arch.json`, and `provenance.json` when given, into `out_dir` (created if needed)."""
     directory = Path(out_dir)
     directory.mkdir(parents=True, exist_ok=True)
     arch_path = directory / ARCH_FILE
     arch_path.write_text(spec.to_json() + "\n")
+    if provenance is None:
+        return [arch_path]
     provenance_path = directory / PROVENANCE_FILE
     provenance_path.write_text(json.dumps(provenance, indent=2, sort_keys=True, allow_nan=False) + "\n")
     return [arch_path, provenance_path]
