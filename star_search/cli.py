@@ -1,7 +1,8 @@
 """Command line: `star-search <command> key=value ...` with Hydra overrides.
 
-Commands: `search`, `export`, `report`. Each is a thin Hydra main that turns its structured
-config into library settings and calls an importable function; no logic lives here.
+Commands: those in `MAINS` (`search`, `export`, `report`, `presets`, ...). Each is a thin Hydra
+main that turns its structured config into library settings and calls an importable function;
+no logic lives here.
 """
 
 from __future__ import annotations
@@ -66,7 +67,13 @@ class ReportCommand:
     out: str = "reports/report.html"
 
 
-COMMANDS = {"search": SearchCommand, "export": ExportCommand, "report": ReportCommand}
+@dataclass
+class PresetsCommand:
+    pass
+
+
+COMMANDS = {"presets": PresetsCommand, "search": SearchCommand, "export": ExportCommand,
+            "report": ReportCommand}
 store = ConfigStore.instance()
 for _name, _node in COMMANDS.items():
     store.store(name=_name, node=_node)
@@ -130,10 +137,18 @@ def report_main(cfg: ReportCommand) -> None:
     print(f"report: {path}")
 
 
-MAINS = {"search": search_main, "export": export_main, "report": report_main}
+@hydra.main(config_path="pkg://star_search.conf", config_name="presets", version_base="1.3")
+def presets_main(cfg: PresetsCommand) -> None:
+    from star_search.presets import preset_table
+
+    print(preset_table())
+
+
+MAINS = {"presets": presets_main, "search": search_main, "export": export_main, "report": report_main}
 USAGE = """usage: star-search <command> [key=value ...]
 
 commands:
+  presets  list the published LFM2 models usable as preset=<name>:  star-search presets
   search   run or resume a search:
            star-search search space=demo device=laptop_cpu search.n_trials=8 out_dir=runs/demo
   export   export a trial or preset: star-search export study=runs/demo trial=3 out_dir=export/

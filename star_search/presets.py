@@ -10,6 +10,7 @@ not import torch.
 from __future__ import annotations
 
 from star_search.errors import SpecError
+from star_search.sizing import active_param_count, param_count
 from star_search.spec import ArchSpec, LayerSpec
 
 LFM2_VOCAB = 65536
@@ -64,4 +65,13 @@ def preset(name: str) -> ArchSpec:
         raise SpecError("preset", name, f"one of {sorted(PRESETS)}") from None
 
 
-__all__ = ["PRESETS", "lfm2_ffn_dim", "lfm2_layers", "preset"]
+def preset_table() -> str:
+    """One line per preset: name, layer strip, width, depth, attention layers, total and active counts."""
+    lines = [f"{'name':<12} {'d_model':>7} {'layers':>6} {'attn':>4} {'total':>15} {'active':>15}  pattern"]
+    for name, spec in PRESETS.items():
+        lines.append(f"{name:<12} {spec.d_model:>7} {spec.n_layers:>6} {spec.count('attention'):>4} "
+                     f"{param_count(spec):>15,} {active_param_count(spec):>15,}  {spec.pattern()}")
+    return "\n".join(lines)
+
+
+__all__ = ["PRESETS", "lfm2_ffn_dim", "lfm2_layers", "preset", "preset_table"]

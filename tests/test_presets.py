@@ -61,3 +61,11 @@ def test_counts_equal_transformers_on_meta(name: str, tmp_path) -> None:
 def test_moe_active_count_is_the_published_one() -> None:
     spec = preset("lfm2-8b-a1b")
     assert 1.5e9 <= active_param_count(spec) <= 1.6e9  # "1.5B active" on the model card
+
+
+def test_preset_table_lists_every_preset_with_counts() -> None:
+    from star_search.presets import preset_table
+
+    lines = preset_table().splitlines()
+    assert len(lines) == 1 + len(PRESETS)
+    assert "lfm2-8b-a1b" in lines[-1] and "8,339,929,856" in lines[-1] and "1,557,740,288" in lines[-1]
