@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import hydra
 from hydra.core.config_store import ConfigStore
@@ -29,14 +30,22 @@ class SearchGroup:
     cache_dir: str | None = None
     heartbeat_interval_s: int = 10
     grace_period_s: int = 30
+    workers: int = 1
+    twin_wait_s: float = 1800.0  # wait for another worker's running trial of the same architecture
+    # Stages each candidate goes through (star_search/search/pipeline.py), e.g. the multi-fidelity
+    # ladder [static,predict,fast,front,full,measure]; `proxies` = the tier in proxies.tier.
+    pipeline: list[str] = field(default_factory=lambda: ["static", "proxies", "measure"])
+    front_k: int = 1
+    prune_margin: float = 0.1
 
 
 @dataclass
 class ProxiesGroup:
-    tier: str = "demo"
+    tier: str = "demo"  # demo (README quick start), fast or full (`star-search proxies list tier=...`)
     steps: int | None = None
     seed: int | None = None
     threads: int | None = None
+    family_weights: Any = None  # {mqar: 2, byte_lm: 0.5}: a family's weight in quality (others 1)
 
 
 @dataclass
@@ -62,8 +71,9 @@ class ExportCommand:
 
 @dataclass
 class ReportCommand:
-    study: str = "???"
+    study: Any = "???"  # a run folder, .db file or storage URL; or a list of them: study=[runs/a,runs/b]
     study_name: str | None = None
+    labels: list[str] | None = None  # one per study when comparing (default: the study arguments)
     out: str = "reports/report.html"
 
 
@@ -72,8 +82,52 @@ class PresetsCommand:
     pass
 
 
+@dataclass
+class AgentCommand:
+    host: str = "127.0.0.1"
+    port: int = 8765
+    data_dir: str = "agent-data"
+    token_file: str | None = None  # the bearer token: from a file ...
+    token_env: str | None = None  # ... or from an environment variable (exactly one)
+    device_id: str | None = None  # this machine's CPU as clients see it (default local:<host>:<arch>)
+    cores: list[int] | None = None  # CPU ids jobs may be pinned to (default: all)
+    max_program_mb: float = 2048.0
+    job_timeout_s: float = 1800.0
+    adb_runner: str | None = None  # serve attached Android phones with this arm64 executor_runner
+    ssl_certfile: str | None = None
+    ssl_keyfile: str | None = None
+
+
+@dataclass
+class ProfileCommand:
+    device: str = "laptop_cpu"
+    preset: str = "???"  # a preset name (star-search presets) or a path to an arch.json
+    width: int | None = None  # d_model to measure at (heads, FFN scaled), default: the profile's target
+    vocab_size: int | None = None
+    cache_dir: str = "runs/profile-cache"
+    json_out: str | None = None
+
+
+@dataclass
+class ProxiesListCommand:
+    tier: str | None = None  # only this tier's settings (default: every registered setting)
+
+
+@dataclass
+class ProxiesRunCommand:
+    arch: str = "???"  # a preset name (star-search presets) or a path to an arch.json
+    tier: str = "fast"
+    steps: int | None = None
+    seed: int | None = None
+    threads: int | None = None
+    device: str | None = None  # auto (CUDA when available), cpu or cuda
+    family_weights: Any = None  # {mqar: 2, byte_lm: 0.5}: a family's weight in quality (others 1)
+    json_out: str | None = None  # also write the full result (per setting, per family) as JSON
+
+
 COMMANDS = {"presets": PresetsCommand, "search": SearchCommand, "export": ExportCommand,
-            "report": ReportCommand}
+            "agent": AgentCommand, "profile": ProfileCommand,
+            "report": ReportCommand, "proxies_list": ProxiesListCommand, "proxies_run": ProxiesRunCommand}
 store = ConfigStore.instance()
 for _name, _node in COMMANDS.items():
     store.store(name=_name, node=_node)
@@ -128,9 +182,10 @@ def report_main(cfg: ReportCommand) -> None:
     from star_search.settings_builder import storage_from_study_arg
 
     command: ReportCommand = OmegaConf.to_object(cfg)  # type: ignore[assignment]
+    studies = [str(s) for s in command.study] if isinstance(command.study, list) else [str(command.study)]
     try:
-        path = write_report_from_storage(storage_from_study_arg(command.study), command.study_name,
-                                         Path(command.out))
+        path = write_report_from_storage([storage_from_study_arg(s) for s in studies], command.study_name,
+                                         Path(command.out), labels=command.labels or studies)
     except StarSearchError as err:
         _fail(err)
         return
@@ -144,7 +199,55 @@ def presets_main(cfg: PresetsCommand) -> None:
     print(preset_table())
 
 
-MAINS = {"presets": presets_main, "search": search_main, "export": export_main, "report": report_main}
+@hydra.main(config_path="pkg://star_search.conf", config_name="agent", version_base="1.3")
+def agent_main(cfg: AgentCommand) -> None:
+    from star_search.profiler.agent.server import agent_settings, serve
+
+    command: AgentCommand = OmegaConf.to_object(cfg)  # type: ignore[assignment]
+    try:
+        settings = agent_settings(**vars(command))
+    except StarSearchError as err:
+        _fail(err)
+        return
+    serve(settings)
+
+
+@hydra.main(config_path="pkg://star_search.conf", config_name="profile", version_base="1.3")
+def profile_main(cfg: ProfileCommand) -> None:
+    from star_search.profiler.profile_arch import run_profile
+
+    command: ProfileCommand = OmegaConf.to_object(cfg)  # type: ignore[assignment]
+    try:
+        print(run_profile(**vars(command)))
+    except StarSearchError as err:
+        _fail(err)
+
+
+@hydra.main(config_path="pkg://star_search.conf", config_name="proxies_list", version_base="1.3")
+def proxies_list_main(cfg: ProxiesListCommand) -> None:
+    from star_search.proxies.commands import settings_table
+
+    command: ProxiesListCommand = OmegaConf.to_object(cfg)  # type: ignore[assignment]
+    try:
+        print(settings_table(command.tier))
+    except StarSearchError as err:
+        _fail(err)
+
+
+@hydra.main(config_path="pkg://star_search.conf", config_name="proxies_run", version_base="1.3")
+def proxies_run_main(cfg: ProxiesRunCommand) -> None:
+    from star_search.proxies.commands import run_for_arch
+
+    command: ProxiesRunCommand = OmegaConf.to_object(cfg)  # type: ignore[assignment]
+    try:
+        print(run_for_arch(**vars(command)).summary())
+    except StarSearchError as err:
+        _fail(err)
+
+
+MAINS = {"presets": presets_main, "search": search_main, "export": export_main, "report": report_main,
+         "agent": agent_main, "profile": profile_main, "proxies list": proxies_list_main,
+         "proxies run": proxies_run_main}
 USAGE = """usage: star-search <command> [key=value ...]
 
 commands:
@@ -155,6 +258,13 @@ commands:
            star-search export study=runs/demo trial=3 family=true out_dir=family/
            star-search export preset=lfm2-1.2b out_dir=lfm2-1.2b/   (weights=true adds initialised weights)
   report   write an HTML report:    star-search report study=runs/demo out=reports/demo.html
+           compare studies:         star-search report study=[runs/a,runs/b] out=reports/ab.html
+  profile  lower and measure one architecture on a device profile:
+           star-search profile device=laptop_cpu preset=lfm2-350m width=256
+  agent    serve this machine's devices to remote searches (token from a file or variable):
+           star-search agent host=127.0.0.1 port=8765 token_file=~/.star-search-token data_dir=agent-data
+  proxies  the proxy eval suite: star-search proxies list [tier=fast]
+           score one architecture:  star-search proxies run arch=lfm2-350m tier=fast
 
 `star-search <command> --help` shows every key and its default (Hydra)."""
 

@@ -6,16 +6,20 @@ the field (e.g. `budgets.decode_p50_ms`), the bad value and what was expected.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import re
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from star_search.errors import ProfileError
 from star_search.files import read_yaml
+from star_search.spec import FFN_KINDS, MIXER_KINDS
 
 BACKENDS = ("local", "remote", "adb")
 DTYPES = ("fp32",)
 QUANTIZATIONS = (None, "8da4w")
+# The phone-side folder is spliced into `adb shell` command lines: keep it free of shell syntax.
+_SAFE_REMOTE_DIR = re.compile(r"/[A-Za-z0-9._/-]+")
 
 
 @dataclass(frozen=True)
@@ -34,8 +38,13 @@ class Shapes:
 
 @dataclass(frozen=True)
 class Protocol:
+    """How each program is timed (see `star_search.profiler.protocol`)."""
+
     warmup: int = 1
-    repeats: int = 3
+    repeats: int = 3  # timed prefill+decode sequences, at least
+    max_repeats: int = 10  # ... and at most, while the run is noisier than cv_target
+    cv_target: float = 0.05  # coefficient of variation (TTFT and per-sequence decode medians)
+    etdump: bool = False  # per-operator times from ExecuTorch's ETDump (untimed extra pass)
     timeout_s: float = 300.0
 
 
@@ -51,13 +60,36 @@ class Budgets:
     ttft_ms: float | None = None
     peak_rss_mb: float | None = None
     params: int | None = None
+    cache_mb: float | None = None  # KV caches + recurrent state at shapes.context_len, one sequence
 
 
 @dataclass(frozen=True)
 class Agent:
+    """Profiler agents for the remote backend: `url` (one) or `urls` (several, used as one pool of
+    equivalent machines), the bearer token from `token_env` or `token_file` (never inline), and
+    `device`, the device id on each agent (null = the agent's first device)."""
+
     url: str | None = None
+    urls: tuple[str, ...] = ()
     token_env: str | None = None
     token_file: str | None = None
+    device: str | None = None
+
+    @property
+    def endpoints(self) -> tuple[str, ...]:
+        return (self.url,) if self.url else self.urls
+
+
+@dataclass(frozen=True)
+class Adb:
+    """An Android phone over adb: `serial` (null = the only attached device), `runner` (host path
+    of an arm64 ExecuTorch `executor_runner`, see docs/android_runner.md; null = the path in
+    $STAR_SEARCH_ADB_RUNNER), `remote_dir` on the phone, `executable` (the adb program)."""
+
+    serial: str | None = None
+    runner: str | None = None
+    remote_dir: str = "/data/local/tmp/star_search"
+    executable: str = "adb"
 
 
 @dataclass(frozen=True)
@@ -71,11 +103,16 @@ class DeviceProfile:
     target: Target = field(default_factory=Target)
     budgets: Budgets = field(default_factory=Budgets)
     agent: Agent = field(default_factory=Agent)
+    adb: Adb = field(default_factory=Adb)
     cores: tuple[int, ...] | None = None
+    # Mixer and feed-forward kinds the device's runtime can run (None = all); the search's
+    # static stage prunes candidates that use any other.
+    operators: tuple[str, ...] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["cores"] = list(self.cores) if self.cores is not None else None
+        data["operators"] = list(self.operators) if self.operators is not None else None
         return data
 
 
@@ -117,7 +154,8 @@ def parse_profile(raw: object, source: str = "<memory>") -> DeviceProfile:
     protocol = _section(raw, "protocol", Protocol, source)
     target = _section(raw, "target", Target, source)
     budgets = _section(raw, "budgets", Budgets, source)
-    agent = _section(raw, "agent", Agent, source)
+    agent = _agent_section(raw, source)
+    adb = _section(raw, "adb", Adb, source)
     _check_number("threads", raw.get("threads", 1), source, integer=True, optional=False)
     for key in ("prompt_len", "decode_steps", "context_len"):
         _check_number(f"shapes.{key}", getattr(shapes, key), source, integer=True, optional=False)
@@ -127,22 +165,93 @@ def parse_profile(raw: object, source: str = "<memory>") -> DeviceProfile:
         raise ProfileError("shapes.quantize", shapes.quantize, f"one of {list(QUANTIZATIONS)}", source)
     _check_number("protocol.warmup", protocol.warmup + 1, source, integer=True, optional=False)
     _check_number("protocol.repeats", protocol.repeats, source, integer=True, optional=False)
+    _check_number("protocol.max_repeats", protocol.max_repeats, source, integer=True, optional=False)
+    if protocol.max_repeats < protocol.repeats:
+        raise ProfileError("protocol.max_repeats", protocol.max_repeats,
+                           f"an integer >= protocol.repeats ({protocol.repeats})", source)
+    _check_number("protocol.cv_target", protocol.cv_target, source, integer=False, optional=False)
+    if protocol.cv_target > 1:
+        raise ProfileError("protocol.cv_target", protocol.cv_target,
+                           "a coefficient of variation in (0, 1], e.g. 0.05", source)
+    if not isinstance(protocol.etdump, bool):
+        raise ProfileError("protocol.etdump", protocol.etdump, "true or false", source)
     _check_number("protocol.timeout_s", protocol.timeout_s, source, integer=False, optional=False)
     for key in ("d_model", "vocab_size"):
         _check_number(f"target.{key}", getattr(target, key), source, integer=True, optional=True)
-    for key in ("decode_p50_ms", "ttft_ms", "peak_rss_mb"):
+    for key in ("decode_p50_ms", "ttft_ms", "peak_rss_mb", "cache_mb"):
         _check_number(f"budgets.{key}", getattr(budgets, key), source, integer=False, optional=True)
     _check_number("budgets.params", budgets.params, source, integer=True, optional=True)
-    if backend == "remote" and not agent.url:
-        raise ProfileError("agent.url", agent.url, "the agent's URL for the remote backend", source)
+    if backend == "remote":
+        _check_remote(agent, source)
     cores = raw.get("cores")
-    if cores is not None and (not isinstance(cores, list)
+    if cores is not None and (not isinstance(cores, list) or not cores
                               or not all(isinstance(c, int) and c >= 0 for c in cores)):
-        raise ProfileError("cores", cores, "a list of CPU indices or null", source)
+        raise ProfileError("cores", cores, "a non-empty list of CPU indices or null", source)
+    if backend == "adb":
+        _check_adb(adb, cores, raw.get("threads", 1), source)
+    operators = raw.get("operators")
+    if operators is not None:
+        kinds = list(MIXER_KINDS) + list(FFN_KINDS)
+        if not isinstance(operators, list) or not operators:
+            raise ProfileError("operators", operators, f"a non-empty list from {kinds} or null", source)
+        for index, kind in enumerate(operators):
+            if kind not in kinds:
+                raise ProfileError(f"operators[{index}]", kind, f"one of {kinds}", source)
     return DeviceProfile(name=raw["name"], backend=backend, description=str(raw.get("description", "")),
                          threads=raw.get("threads", 1), shapes=shapes, protocol=protocol,
-                         target=target, budgets=budgets, agent=agent,
-                         cores=tuple(cores) if cores is not None else None)
+                         target=target, budgets=budgets, agent=agent, adb=adb,
+                         cores=tuple(cores) if cores is not None else None,
+                         operators=tuple(operators) if operators is not None else None)
+
+
+def _agent_section(raw: dict[str, Any], source: str) -> Agent:
+    body = raw.get("agent", {}) or {}
+    if isinstance(body, dict) and "token" in body:
+        # Never echo the value: it is a secret that should not be in the file at all.
+        raise ProfileError("agent.token", "<hidden>", "no token inline: put it in a file named by "
+                           "agent.token_file or in an environment variable named by agent.token_env",
+                           source)
+    urls = body.get("urls") if isinstance(body, dict) else None
+    if urls is not None and (not isinstance(urls, list) or not all(isinstance(u, str) for u in urls)):
+        raise ProfileError("agent.urls", urls, "a list of agent URLs", source)
+    agent = _section(raw, "agent", Agent, source)
+    return replace(agent, urls=tuple(urls or ()))
+
+
+def _check_remote(agent: Agent, source: str) -> None:
+    if agent.url and agent.urls:
+        raise ProfileError("agent.urls", list(agent.urls), "either agent.url or agent.urls, not both",
+                           source)
+    if not agent.endpoints:
+        raise ProfileError("agent.url", agent.url, "the agent's URL (or agent.urls: a list of them) "
+                           "for the remote backend", source)
+    for index, url in enumerate(agent.endpoints):
+        name = "agent.url" if agent.url else f"agent.urls[{index}]"
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise ProfileError(name, url, "an http:// or https:// URL", source)
+    if (agent.token_env is None) == (agent.token_file is None):
+        raise ProfileError("agent.token_env", agent.token_env, "exactly one of agent.token_env (an "
+                           "environment variable) and agent.token_file (a file) for the bearer token",
+                           source)
+    for name in ("token_env", "token_file", "device"):
+        value = getattr(agent, name)
+        if value is not None and (not isinstance(value, str) or not value):
+            raise ProfileError(f"agent.{name}", value, "a non-empty string or null", source)
+
+
+def _check_adb(adb: Adb, cores: object, threads: object, source: str) -> None:
+    if cores is None:
+        raise ProfileError("cores", cores, "the phone's big-core CPU ids to pin to, e.g. [4, 5, 6, 7]",
+                           source)
+    if isinstance(threads, int) and isinstance(cores, list) and threads > len(cores):
+        raise ProfileError("threads", threads, f"at most the {len(cores)} pinned cores {cores}", source)
+    if not isinstance(adb.remote_dir, str) or not _SAFE_REMOTE_DIR.fullmatch(adb.remote_dir):
+        raise ProfileError("adb.remote_dir", adb.remote_dir,
+                           "an absolute path of letters, digits, '.', '_', '-' and '/'", source)
+    for name in ("serial", "runner"):
+        value = getattr(adb, name)
+        if value is not None and (not isinstance(value, str) or not value):
+            raise ProfileError(f"adb.{name}", value, "a non-empty string or null", source)
 
 
 def load_profile(path: str | Path) -> DeviceProfile:

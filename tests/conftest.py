@@ -29,7 +29,7 @@ def quick_profile() -> DeviceProfile:
     profile = load_profile(ROOT / "device_profiles" / "laptop_cpu.yaml")
     return replace(profile, threads=1,
                    shapes=replace(profile.shapes, prompt_len=16, decode_steps=4),
-                   protocol=Protocol(warmup=1, repeats=2, timeout_s=120))
+                   protocol=Protocol(warmup=1, repeats=2, max_repeats=2, timeout_s=120))
 
 
 __all__ = ["DeviceProfile", "Shapes"]

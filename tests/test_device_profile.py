@@ -42,6 +42,8 @@ def test_laptop_cpu_is_local_with_budgets() -> None:
         (lambda r: r["budgets"].update(decode_p50_ms="fast"), "budgets.decode_p50_ms", "'fast'"),
         (lambda r: r["budgets"].update(latency=3), "budgets.latency", "3"),
         (lambda r: r.update(backend="remote"), "agent.url", "None"),
+        (lambda r: r.update(operators=["conv", "mamba"]), "operators[1]", "'mamba'"),
+        (lambda r: r.update(operators="conv"), "operators", "'conv'"),
     ],
 )
 def test_wrong_profile_names_field(mutate, field: str, value: str) -> None:
@@ -51,3 +53,46 @@ def test_wrong_profile_names_field(mutate, field: str, value: str) -> None:
         parse_profile(raw, source="laptop.yaml")
     assert f"'{field}'" in str(info.value)
     assert value in str(info.value)
+
+
+def raw_profile(name: str) -> dict:
+    return yaml.safe_load((ROOT / "device_profiles" / f"{name}.yaml").read_text())
+
+
+def test_remote_and_android_profiles() -> None:
+    remote = load_profile(ROOT / "device_profiles" / "remote_cpu.yaml")
+    assert remote.backend == "remote" and remote.agent.endpoints and remote.agent.token_env
+    android = load_profile(ROOT / "device_profiles" / "android_snapdragon.yaml")
+    assert android.backend == "adb" and android.cores == (4, 5, 6, 7) and android.threads == 4
+    for profile in (remote, android):
+        assert profile.budgets.decode_p50_ms and profile.budgets.peak_rss_mb and profile.shapes.prompt_len
+
+
+@pytest.mark.parametrize(
+    ("name", "mutate", "field", "value"),
+    [
+        ("remote_cpu", lambda r: r["agent"].update(token="s3cr3t-token-value"), "agent.token", "<hidden>"),
+        ("remote_cpu", lambda r: r["agent"].update(token_file="~/.tok"), "agent.token_env", "STAR_SEARCH"),
+        ("remote_cpu", lambda r: r["agent"].update(token_env=None), "agent.token_env", "None"),
+        ("remote_cpu", lambda r: r["agent"].update(urls=["ftp://lab-7"]), "agent.urls[0]", "'ftp://lab-7'"),
+        ("remote_cpu", lambda r: r["agent"].update(urls="http://lab-7"), "agent.urls", "'http://lab-7'"),
+        ("remote_cpu", lambda r: r["agent"].update(url="http://lab-7:8765"), "agent.urls", "http://"),
+        ("remote_cpu", lambda r: r["agent"].update(urls=[]), "agent.url", "None"),
+        ("android_snapdragon", lambda r: r.update(cores=None), "cores", "None"),
+        ("android_snapdragon", lambda r: r.update(threads=8), "threads", "8"),
+        ("android_snapdragon", lambda r: r["adb"].update(remote_dir="/data/x; rm -rf /"), "adb.remote_dir",
+         "rm -rf"),
+        ("android_snapdragon", lambda r: r["adb"].update(shell="sh"), "adb.shell", "'sh'"),
+        ("laptop_cpu", lambda r: r["protocol"].update(max_repeats=2), "protocol.max_repeats", "2"),
+        ("laptop_cpu", lambda r: r["protocol"].update(cv_target=5), "protocol.cv_target", "5"),
+        ("laptop_cpu", lambda r: r["protocol"].update(etdump="yes"), "protocol.etdump", "'yes'"),
+    ],
+)
+def test_backend_sections_name_the_field(name: str, mutate, field: str, value: str) -> None:
+    raw = copy.deepcopy(raw_profile(name))
+    mutate(raw)
+    with pytest.raises(ProfileError) as info:
+        parse_profile(raw, source=f"{name}.yaml")
+    assert f"'{field}'" in str(info.value)
+    assert value in str(info.value)
+    assert "s3cr3t" not in str(info.value)  # an inline token is never echoed

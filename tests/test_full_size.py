@@ -21,7 +21,7 @@ def test_lfm2_scale_candidate_lowers_and_is_measured(tmp_path: Path, project_roo
     assert sizing.param_count(spec) > 300_000_000
     program = ProgramCache(tmp_path).get_or_lower(spec, ProgramShapes(prompt_len=32, max_seq_len=40))
     measurement = LocalBackend().measure(
-        program.path, MeasurementProtocol(threads=2, warmup=1, repeats=1, prompt_len=32,
+        program.path, MeasurementProtocol(threads=2, warmup=1, repeats=1, max_repeats=1, prompt_len=32,
                                           decode_steps=8, timeout_s=900))
     assert measurement.source == "measured"
     assert measurement.decode_p50_ms > 0 and measurement.ttft_ms > 0

@@ -7,7 +7,9 @@ the child to the first `threads` cores this process may use, and ExecuTorch's th
 XNNPACK runs on) reset to `threads` inside the child.
 
 Peak RSS is the child's own high-water mark since exec (VmHWM). The child is reaped with
-`os.wait4`, whose `ru_maxrss` must be at least that figure. `ru_maxrss` itself is not used: Linux
+`os.wait4`, whose `ru_maxrss` must be at least that figure, give or take `_RSS_SLACK_BYTES`:
+the kernel batches each thread's RSS counter updates, so the two reads of the high-water mark can
+differ by some pages. `ru_maxrss` itself is not used: Linux
 carries it over across execve, so it includes this (parent) process's size at spawn time.
 """
 
@@ -35,6 +37,7 @@ THREAD_ENV_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                    "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
 _POLL_S = 0.01
 _TAIL_CHARS = 1500
+_RSS_SLACK_BYTES = 4 << 20
 _NOISE = ("[cpuinfo_utils.cpp", "torchao/_C", "KernelPreference")
 
 
@@ -77,11 +80,14 @@ class LocalBackend(Backend):
         return self._device_id
 
     def _command(self, pte_path: Path, protocol: MeasurementProtocol, cores: list[int]) -> list[str]:
-        return [self.python, "-m", "star_search.profiler.runner", str(pte_path),
-                "--threads", str(protocol.threads), "--cores", ",".join(map(str, cores)),
-                "--warmup", str(protocol.warmup), "--repeats", str(protocol.repeats),
-                "--prompt-len", str(protocol.prompt_len),
-                "--decode-steps", str(protocol.decode_steps)]
+        command = [self.python, "-m", "star_search.profiler.runner", str(pte_path),
+                   "--threads", str(protocol.threads), "--cores", ",".join(map(str, cores)),
+                   "--warmup", str(protocol.warmup), "--repeats", str(protocol.repeats),
+                   "--max-repeats", str(protocol.max_repeats),
+                   "--cv-target", repr(float(protocol.cv_target)),
+                   "--prompt-len", str(protocol.prompt_len),
+                   "--decode-steps", str(protocol.decode_steps), "--parent-pid", str(os.getpid())]
+        return [*command, "--etdump"] if protocol.etdump else command
 
     def _run_child(self, command: list[str], env: dict[str, str],
                    timeout_s: float) -> tuple[int, int, str, str]:
@@ -130,15 +136,18 @@ class LocalBackend(Backend):
         if result.get("affinity") != cores:
             raise ProfilerError(f"child ran on cores {result.get('affinity')}, asked for {cores}")
         peak_rss = int(result["peak_rss_bytes"])
-        if not 0 < peak_rss <= wait4_rss:
+        if not 0 < peak_rss <= wait4_rss + _RSS_SLACK_BYTES:
             raise ProfilerError(f"child reported peak RSS {peak_rss} B but wait4 saw "
                                 f"{wait4_rss} B for that process")
         return Measurement.from_samples(
             backend=self.name, device_id=self.device_id, program_sha256=sha256,
             threads=protocol.threads, prompt_len=protocol.prompt_len,
-            decode_steps=protocol.decode_steps, warmup=protocol.warmup, repeats=protocol.repeats,
+            decode_steps=protocol.decode_steps, warmup=protocol.warmup,
+            repeats=int(result["repeats"]), max_repeats=protocol.max_repeats,
+            cv_target=protocol.cv_target, stop_reason=result["stop_reason"],
             ttft_samples_ms=result["ttft_samples_ms"], decode_samples_ms=result["decode_samples_ms"],
-            peak_rss_bytes=peak_rss, baseline_rss_bytes=int(result["baseline_rss_bytes"]))
+            peak_rss_bytes=peak_rss, baseline_rss_bytes=int(result["baseline_rss_bytes"]),
+            operator_times=result.get("operator_times", ()))
 
     @staticmethod
     def _parse(stdout: str, code: int, stderr: str) -> dict[str, Any]:

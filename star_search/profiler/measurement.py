@@ -3,6 +3,9 @@
 Times are milliseconds of wall clock, memory is bytes. `source` says whether the figure was
 measured on a device ("measured") or estimated from latency tables ("predicted"); a predicted
 figure has empty sample lists.
+
+A record carries what identifies it (backend, device id, program sha256, threads, shapes, the
+protocol's counts) so that it can be cached, compared and reported on its own.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from star_search.errors import SpecError
+from star_search.profiler.protocol import split_repeats
 
 SOURCES: tuple[str, ...] = ("measured", "predicted")
 
@@ -36,6 +40,13 @@ def coefficient_of_variation(samples: Sequence[float]) -> float:
     return statistics.stdev(samples) / mean if mean > 0 else math.nan
 
 
+def decode_repeat_cv(decode_samples_ms: Sequence[float], decode_steps: int) -> float:
+    """CV of the per-sequence decode medians (how much the repeats disagree), dimensionless."""
+    medians = [statistics.median(part) for part in split_repeats(decode_samples_ms, decode_steps)
+               if part]
+    return coefficient_of_variation(medians)
+
+
 @dataclass(frozen=True)
 class Measurement:
     """Latency and peak memory of a prefill-then-decode run.
@@ -49,6 +60,16 @@ class Measurement:
     peak_rss_bytes: peak resident set size of the process that ran the program (includes the
         runtime itself); baseline_rss_bytes: that process's peak RSS before the program was loaded
         (0 when unknown), so peak - baseline approximates what the program added.
+    repeats: timed sequences actually run (the protocol's minimum was raised while the run was
+        noisy); max_repeats, cv_target: the protocol's bounds; stop_reason: "cv_target" or
+        "max_repeats". ttft_cv / decode_repeat_cv: coefficient of variation of the TTFT samples
+        and of the per-sequence decode medians (what the stopping rule looks at).
+    operator_times: per-operator times from ETDump when the protocol asked for them, one dict
+        per (method, operator): method, operator, delegated, calls (per method call),
+        ms (per method call, summed over those calls).
+    delegated_fraction: share of operator nodes delegated to XNNPACK, prefill and decode
+        together (from the lowering's coverage report), when the caller knows it.
+    agent_url: the agent that ran the job, for measurements taken through the remote backend.
     """
 
     source: str
@@ -69,6 +90,14 @@ class Measurement:
     decode_cv: float
     peak_rss_bytes: int
     baseline_rss_bytes: int = 0
+    max_repeats: int | None = None
+    cv_target: float | None = None
+    stop_reason: str | None = None
+    ttft_cv: float = 0.0
+    decode_repeat_cv: float = 0.0
+    operator_times: tuple[dict[str, Any], ...] = ()
+    delegated_fraction: float | None = None
+    agent_url: str | None = None
 
     def __post_init__(self) -> None:
         if self.source not in SOURCES:
@@ -76,12 +105,16 @@ class Measurement:
         object.__setattr__(self, "ttft_samples_ms", tuple(float(v) for v in self.ttft_samples_ms))
         object.__setattr__(self, "decode_samples_ms",
                            tuple(float(v) for v in self.decode_samples_ms))
+        object.__setattr__(self, "operator_times", tuple(dict(op) for op in self.operator_times))
 
     @classmethod
     def from_samples(cls, *, backend: str, device_id: str, program_sha256: str, threads: int,
                      prompt_len: int, decode_steps: int, warmup: int, repeats: int,
                      ttft_samples_ms: Sequence[float], decode_samples_ms: Sequence[float],
-                     peak_rss_bytes: int, baseline_rss_bytes: int = 0) -> Measurement:
+                     peak_rss_bytes: int, baseline_rss_bytes: int = 0,
+                     max_repeats: int | None = None, cv_target: float | None = None,
+                     stop_reason: str | None = None,
+                     operator_times: Sequence[dict[str, Any]] = ()) -> Measurement:
         """A measured figure with its summary statistics computed from the samples."""
         ttft_ms = statistics.median(ttft_samples_ms) if ttft_samples_ms else math.nan
         return cls(
@@ -94,7 +127,11 @@ class Measurement:
             decode_p50_ms=percentile(decode_samples_ms, 50.0),
             decode_p95_ms=percentile(decode_samples_ms, 95.0),
             decode_cv=coefficient_of_variation(decode_samples_ms),
-            peak_rss_bytes=peak_rss_bytes, baseline_rss_bytes=baseline_rss_bytes)
+            peak_rss_bytes=peak_rss_bytes, baseline_rss_bytes=baseline_rss_bytes,
+            max_repeats=max_repeats, cv_target=cv_target, stop_reason=stop_reason,
+            ttft_cv=coefficient_of_variation(ttft_samples_ms),
+            decode_repeat_cv=decode_repeat_cv(decode_samples_ms, decode_steps),
+            operator_times=tuple(operator_times))
 
     @property
     def decode_tok_s(self) -> float:
@@ -105,6 +142,7 @@ class Measurement:
         data = asdict(self)
         data["ttft_samples_ms"] = list(self.ttft_samples_ms)
         data["decode_samples_ms"] = list(self.decode_samples_ms)
+        data["operator_times"] = [dict(op) for op in self.operator_times]
         return data
 
     @classmethod

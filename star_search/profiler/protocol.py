@@ -1,7 +1,15 @@
-"""MeasurementProtocol: how a program is timed, the same for every backend."""
+"""MeasurementProtocol: how a program is timed, the same for every backend.
+
+A measurement is `warmup` untimed prefill+decode sequences, then timed sequences: at least
+`repeats`, and more while the run is still noisy, up to `max_repeats`. The run stops as soon as
+both the coefficient of variation of the per-sequence time to first token and that of the
+per-sequence decode medians are at most `cv_target` (see `repeats_done`). Every sample is kept.
+"""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -10,38 +18,98 @@ from star_search.errors import SpecError
 # Prefix of the one stdout line on which the runner child reports its JSON result.
 RESULT_MARKER = "STAR_SEARCH_RESULT "
 
+# Fields that do not change the figures a protocol produces (left out of cache keys).
+_NOT_IN_KEY = ("timeout_s",)
+
 
 @dataclass(frozen=True)
 class MeasurementProtocol:
     """threads: CPU threads the runtime may use (also the number of cores pinned).
-    warmup: untimed prefill+decode sequences run first. repeats: timed sequences.
+    warmup: untimed prefill+decode sequences run first.
+    repeats: timed sequences at least; max_repeats: timed sequences at most.
+    cv_target: stop repeating once the coefficient of variation (dimensionless) of the TTFT
+        samples and of the per-sequence decode medians are both at most this.
     prompt_len: tokens per prefill; must equal the prompt length the program was lowered for.
-    decode_steps: decode calls per sequence, each timed. timeout_s: wall-clock limit in seconds
-    for the whole measurement (process start, program load, warm-up and repeats).
+    decode_steps: decode calls per sequence, each timed.
+    etdump: also record per-operator times (ExecuTorch ETDump, read with the devtools Inspector)
+        in a separate untimed pass.
+    timeout_s: wall-clock limit in seconds for the whole measurement (process start, program
+        load, warm-up, repeats and the ETDump pass).
     """
 
     threads: int = 1
     warmup: int = 1
     repeats: int = 5
+    max_repeats: int = 20
+    cv_target: float = 0.05
     prompt_len: int = 128
     decode_steps: int = 32
+    etdump: bool = False
     timeout_s: float = 600.0
 
     def __post_init__(self) -> None:
-        for name, minimum in (("threads", 1), ("warmup", 0), ("repeats", 1),
+        for name, minimum in (("threads", 1), ("warmup", 0), ("repeats", 1), ("max_repeats", 1),
                               ("prompt_len", 1), ("decode_steps", 1)):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
                 raise SpecError(f"protocol.{name}", value, f"an integer >= {minimum}")
-        if not isinstance(self.timeout_s, int | float) or not self.timeout_s > 0:
+        if self.max_repeats < self.repeats:
+            raise SpecError("protocol.max_repeats", self.max_repeats,
+                            f"an integer >= protocol.repeats ({self.repeats})")
+        if (isinstance(self.cv_target, bool) or not isinstance(self.cv_target, int | float)
+                or not 0 < self.cv_target <= 1):
+            raise SpecError("protocol.cv_target", self.cv_target,
+                            "a coefficient of variation in (0, 1], e.g. 0.05")
+        if not isinstance(self.etdump, bool):
+            raise SpecError("protocol.etdump", self.etdump, "true or false")
+        if (isinstance(self.timeout_s, bool) or not isinstance(self.timeout_s, int | float)
+                or not self.timeout_s > 0):
             raise SpecError("protocol.timeout_s", self.timeout_s, "a positive number of seconds")
 
     @classmethod
     def from_profile(cls, profile: Any) -> MeasurementProtocol:
         """The protocol a `DeviceProfile` asks for (threads, shapes.*, protocol.*)."""
-        return cls(threads=profile.threads, warmup=profile.protocol.warmup,
-                   repeats=profile.protocol.repeats, prompt_len=profile.shapes.prompt_len,
-                   decode_steps=profile.shapes.decode_steps, timeout_s=profile.protocol.timeout_s)
+        p = profile.protocol
+        return cls(threads=profile.threads, warmup=p.warmup, repeats=p.repeats,
+                   max_repeats=p.max_repeats, cv_target=p.cv_target,
+                   prompt_len=profile.shapes.prompt_len, decode_steps=profile.shapes.decode_steps,
+                   etdump=p.etdump, timeout_s=p.timeout_s)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MeasurementProtocol:
+        """Parse a protocol sent over the wire; unknown or malformed fields name themselves."""
+        if not isinstance(data, dict):
+            raise SpecError("protocol", data, "a mapping of protocol fields")
+        known = set(cls.__dataclass_fields__)
+        for key in data:
+            if key not in known:
+                raise SpecError(f"protocol.{key}", data[key], f"one of {sorted(known)}")
+        return cls(**data)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def key(self) -> str:
+        """Canonical text of every field that changes the figures (for cache keys)."""
+        return json.dumps({k: v for k, v in self.to_dict().items() if k not in _NOT_IN_KEY},
+                          sort_keys=True)
+
+
+def repeats_done(ttft_cv: float, decode_repeat_cv: float, n_repeats: int,
+                 protocol: MeasurementProtocol) -> tuple[bool, str]:
+    """Whether to stop after `n_repeats` timed sequences, and why ("cv_target"/"max_repeats").
+
+    The CVs cannot be judged from a single sequence, so at least two are timed unless
+    `max_repeats` is 1.
+    """
+    if n_repeats >= protocol.max_repeats:
+        return True, "max_repeats"
+    if n_repeats >= max(protocol.repeats, 2) and max(ttft_cv, decode_repeat_cv) <= protocol.cv_target:
+        return True, "cv_target"
+    return False, ""
+
+
+def split_repeats(decode_samples_ms: Sequence[float], decode_steps: int) -> list[list[float]]:
+    """The flat decode samples cut back into one list per timed sequence."""
+    return [list(decode_samples_ms[i:i + decode_steps])
+            for i in range(0, len(decode_samples_ms), decode_steps)]

@@ -4,12 +4,15 @@ It needs nothing but the program: input shapes and dtypes come from the methods'
 state starts as zeros, the prompt is a fixed token sequence. Per repeat it times (perf_counter_ns,
 wall clock) one `prefill` call — the time to first token — then `decode_steps` `decode` calls,
 each fed the argmax token and the state returned by the previous call. Warm-up sequences run the
-same loop untimed. Every figure is measured.
+same loop untimed. Timed sequences go on from `--repeats` up to `--max-repeats` until the CVs fall
+to `--cv-target` (`protocol.repeats_done`). With `--etdump`, an untimed traced sequence follows
+and per-operator times are added (`operator_times`). Every figure is measured.
 
-The CPU affinity is pinned first, before torch and ExecuTorch are imported, so that their thread
-pools are sized inside the pinned set; then ExecuTorch's own thread pool (XNNPACK runs on it) is
-reset to `--threads`. The result is one line on stdout, `RESULT_MARKER` followed by JSON; on
-failure the JSON holds `error` and the exit status is 2.
+The child asks the kernel to kill it when its parent dies, so an agent that is stopped mid-job
+leaves no program running. The CPU affinity is pinned first, before torch and ExecuTorch are
+imported, so that their thread pools are sized inside the pinned set; then ExecuTorch's own
+thread pool (XNNPACK runs on it) is reset to `--threads`. The result is one line on stdout,
+`RESULT_MARKER` followed by JSON; on failure the JSON holds `error` and the exit status is 2.
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ import time
 import traceback
 from typing import Any
 
-from star_search.profiler.protocol import RESULT_MARKER
+from star_search.profiler.measurement import coefficient_of_variation, decode_repeat_cv
+from star_search.profiler.protocol import RESULT_MARKER, MeasurementProtocol, repeats_done
 
 # ExecuTorch ScalarType codes (same numbering as c10::ScalarType) → torch dtype names.
 _SCALAR_TYPES = {0: "uint8", 1: "int8", 2: "int16", 3: "int32", 4: "int64", 5: "float16",
@@ -46,6 +50,22 @@ def _peak_rss_bytes() -> int:
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) * 1024  # reported in kB
     raise RunnerError("/proc/self/status has no VmHWM line")
+
+
+def _die_with_parent(parent_pid: int | None) -> None:
+    """PR_SET_PDEATHSIG: SIGKILL this process when the thread that started it exits.
+
+    A parent that died before the call sends no signal, hence the check of the parent's pid.
+    """
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, 9, 0, 0, 0)  # PR_SET_PDEATHSIG = 1, SIGKILL = 9
+    except (OSError, AttributeError):
+        return  # not Linux: the parent's timeout still bounds the run
+    if parent_pid is not None and os.getppid() != parent_pid:
+        os._exit(3)  # orphaned while starting: nobody is waiting for the result
 
 
 def _ru_maxrss_bytes() -> int:
@@ -101,11 +121,11 @@ def _constant(program: Any, name: str) -> int | None:
     return int(program.load_method(name).execute([])[0])
 
 
-def run(pte_path: str, threads: int, warmup: int, repeats: int, prompt_len: int,
-        decode_steps: int) -> dict[str, Any]:
+def run(pte_path: str, protocol: MeasurementProtocol) -> dict[str, Any]:
     """Load, check, warm up and time the program; returns samples in milliseconds."""
+    prompt_len, decode_steps = protocol.prompt_len, protocol.decode_steps
     _check_header(pte_path)
-    thread_report = _set_threads(threads)
+    thread_report = _set_threads(protocol.threads)
     import torch
     from executorch.runtime import Runtime
 
@@ -133,7 +153,7 @@ def run(pte_path: str, threads: int, warmup: int, repeats: int, prompt_len: int,
     prompt = ((torch.arange(prompt_len, dtype=torch.int64) * 7919 + 1) % vocab).reshape(1, prompt_len)
     zero_state = [_zeros(prefill_meta, 1 + i) for i in range(n_state)]
 
-    def sequence() -> tuple[float, list[float]]:
+    def sequence(prefill: Any, decode: Any) -> tuple[float, list[float]]:
         state = [t.clone() for t in zero_state]
         start = time.perf_counter_ns()
         outputs = prefill.execute([prompt, *state])
@@ -148,23 +168,37 @@ def run(pte_path: str, threads: int, warmup: int, repeats: int, prompt_len: int,
             step_ms.append((time.perf_counter_ns() - start) / 1e6)
         return ttft_ms, step_ms
 
-    for _ in range(warmup):
-        sequence()
-    ttft_samples, decode_samples = [], []
+    for _ in range(protocol.warmup):
+        sequence(prefill, decode)
+    ttft_samples: list[float] = []
+    decode_samples: list[float] = []
     gc.collect()
     gc.disable()  # a collection inside a timed call would be charged to the program
     try:
-        for _ in range(repeats):
-            ttft_ms, step_ms = sequence()
+        while True:
+            ttft_ms, step_ms = sequence(prefill, decode)
             ttft_samples.append(ttft_ms)
             decode_samples.extend(step_ms)
+            done, stop_reason = repeats_done(coefficient_of_variation(ttft_samples),
+                                             decode_repeat_cv(decode_samples, decode_steps),
+                                             len(ttft_samples), protocol)
+            if done:
+                break
     finally:
         gc.enable()
-    return {"ttft_samples_ms": ttft_samples, "decode_samples_ms": decode_samples,
-            "baseline_rss_bytes": baseline_rss, "peak_rss_bytes": _peak_rss_bytes(),
-            "ru_maxrss_bytes": _ru_maxrss_bytes(),
-            "affinity": sorted(os.sched_getaffinity(0)), "max_seq_len": max_seq_len,
-            "os_threads": len(os.listdir("/proc/self/task")), **thread_report}
+    result = {"ttft_samples_ms": ttft_samples, "decode_samples_ms": decode_samples,
+              "repeats": len(ttft_samples), "stop_reason": stop_reason,
+              "baseline_rss_bytes": baseline_rss, "peak_rss_bytes": _peak_rss_bytes(),
+              "ru_maxrss_bytes": _ru_maxrss_bytes(),
+              "affinity": sorted(os.sched_getaffinity(0)), "max_seq_len": max_seq_len,
+              "os_threads": len(os.listdir("/proc/self/task")), **thread_report}
+    if protocol.etdump:  # after the peak RSS is read: the Inspector's imports are not the program's
+        from star_search.profiler.operator_times import etdump_operator_times
+
+        result["operator_times"] = etdump_operator_times(
+            lambda enable: Runtime.get().load_program(pte_path, enable_etdump=enable),
+            sequence, decode_steps)
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -174,13 +208,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cores", required=True, help="comma-separated CPU ids to pin to")
     parser.add_argument("--warmup", type=int, required=True)
     parser.add_argument("--repeats", type=int, required=True)
+    parser.add_argument("--max-repeats", type=int, required=True)
+    parser.add_argument("--cv-target", type=float, required=True)
     parser.add_argument("--prompt-len", type=int, required=True)
     parser.add_argument("--decode-steps", type=int, required=True)
+    parser.add_argument("--etdump", action="store_true", help="add per-operator times (ETDump)")
+    parser.add_argument("--parent-pid", type=int, help="exit at once if no longer this process's child")
     args = parser.parse_args(argv)
     try:
+        _die_with_parent(args.parent_pid)
         os.sched_setaffinity(0, {int(core) for core in args.cores.split(",")})
-        result = run(args.pte_path, args.threads, args.warmup, args.repeats, args.prompt_len,
-                     args.decode_steps)
+        protocol = MeasurementProtocol(
+            threads=args.threads, warmup=args.warmup, repeats=args.repeats,
+            max_repeats=args.max_repeats, cv_target=args.cv_target, prompt_len=args.prompt_len,
+            decode_steps=args.decode_steps, etdump=args.etdump)
+        result = run(args.pte_path, protocol)
         status = 0
     except Exception as err:
         result = {"error": f"{type(err).__name__}: {err}",

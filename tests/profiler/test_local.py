@@ -82,3 +82,30 @@ def test_impossible_requests_fail_before_starting(
         LocalBackend().measure(tmp_path / "absent.pte", quick_protocol)
     with pytest.raises(ProfilerError, match="2 threads"):
         LocalBackend(cores=[0]).measure(tiny_pte, MeasurementProtocol(threads=2, prompt_len=8))
+
+
+def test_noisy_runs_repeat_up_to_the_maximum(tiny_pte: Path, quick_protocol: MeasurementProtocol) -> None:
+    # Sub-millisecond calls on a shared CPU never agree to within 1e-6: the bound stops the run.
+    protocol = replace(quick_protocol, warmup=0, repeats=2, max_repeats=5, cv_target=1e-6)
+    m = LocalBackend().measure(tiny_pte, protocol)
+    assert (m.repeats, m.stop_reason, m.max_repeats, m.cv_target) == (5, "max_repeats", 5, 1e-6)
+    assert len(m.ttft_samples_ms) == 5 and len(m.decode_samples_ms) == 5 * protocol.decode_steps
+    assert m.ttft_cv > 1e-6 or m.decode_repeat_cv > 1e-6
+
+
+def test_etdump_adds_operator_times_and_quiet_runs_stop_early(
+        tiny_pte: Path, quick_protocol: MeasurementProtocol) -> None:
+    protocol = replace(quick_protocol, repeats=2, max_repeats=6, cv_target=1.0, etdump=True)
+    m = LocalBackend().measure(tiny_pte, protocol)
+    assert (m.repeats, m.stop_reason) == (2, "cv_target")  # any two runs agree within CV 1.0
+    methods = {op["method"] for op in m.operator_times}
+    assert methods == {"prefill", "decode"}
+    delegated = [op for op in m.operator_times if op["delegated"] and op["operator"] != "DELEGATE_CALL"]
+    portable = [op for op in m.operator_times if not op["delegated"]]
+    assert delegated and portable  # XNNPACK's own operators and the portable kernels around them
+    assert any(op["operator"].startswith("Fully Connected") for op in delegated)
+    assert all(op["ms"] >= 0 and op["calls"] > 0 for op in m.operator_times)
+    subgraphs = [op for op in m.operator_times
+                 if op["method"] == "decode" and op["operator"] == "DELEGATE_CALL"]
+    # Per decode call, the XNNPACK subgraphs take less than the whole step measured from Python.
+    assert 0 < subgraphs[0]["ms"] < max(m.decode_samples_ms)

@@ -1,0 +1,140 @@
+"""Lower and measure one architecture on a device profile (`star-search profile`).
+
+The architecture is a preset name (`lfm2-350m`, ...) or an `arch.json`; the profile's target
+size applies, and `width` / `vocab_size` shrink it further (a full-size LFM2-350M lowers in about
+two minutes on a laptop CPU). Programs are cached by `ProgramCache`, measurements by
+`MeasurementCache`, both under `cache_dir`, so running the same command twice times nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from star_search.device_profile import DeviceProfile, Target, load_profile
+from star_search.errors import SpecError
+from star_search.profiler.backend import Backend
+from star_search.profiler.backends import backend_for_profile
+from star_search.profiler.measurement import Measurement
+from star_search.profiler.measurement_cache import MeasurementCache
+from star_search.profiler.protocol import MeasurementProtocol
+from star_search.resources import resolve_config
+from star_search.spec import ArchSpec
+
+_TOP_OPERATORS = 8
+
+
+@dataclass(frozen=True)
+class ArchProfile:
+    """What `profile_arch` found: the spec as measured, its program and its measurement.
+    program_cached / measurement_cached: served from the caches without lowering / timing."""
+
+    spec: ArchSpec
+    params: int
+    program_path: Path
+    program_size_bytes: int
+    lowering_s: float
+    program_cached: bool
+    measurement: Measurement
+    measurement_cached: bool
+
+
+def resolve_arch(preset_or_path: str, width: int | None = None, vocab_size: int | None = None,
+                 target: Target | None = None) -> ArchSpec:
+    """A preset by name or an `arch.json` path, at the profile's target size and the overrides."""
+    from star_search.presets import PRESETS, preset
+    from star_search.search.candidate import target_spec
+
+    path = Path(preset_or_path)
+    if path.suffix == ".json":
+        try:
+            spec = ArchSpec.from_json(path.read_text())
+        except OSError as err:
+            raise SpecError("preset", preset_or_path, f"a readable arch.json ({err.strerror})") from err
+    elif preset_or_path in PRESETS:
+        spec = preset(preset_or_path)
+    else:
+        raise SpecError("preset", preset_or_path, f"a path to an arch.json or one of {sorted(PRESETS)}")
+    target = target or Target()
+    return target_spec(spec, Target(d_model=width or target.d_model,
+                                    vocab_size=vocab_size or target.vocab_size))
+
+
+def profile_arch(spec: ArchSpec, profile: DeviceProfile, cache_dir: Path,
+                 backend: Backend | None = None) -> ArchProfile:
+    """Lower `spec` for the profile's shapes (cached) and measure it with the profile's backend."""
+    from star_search import sizing
+    from star_search.lower import DelegationCoverage, ProgramCache, ProgramShapes
+
+    backend = backend or backend_for_profile(profile)
+    protocol = MeasurementProtocol.from_profile(profile)
+    program = ProgramCache(cache_dir / "programs").get_or_lower(
+        spec, ProgramShapes.from_profile(profile), profile.shapes.quantize)
+    measurements = MeasurementCache(cache_dir / "measurements")
+    measurement = measurements.get(program.sha256, backend.device_id, protocol)
+    cached = measurement is not None
+    if measurement is None:
+        measurement = backend.measure(program.path, protocol)
+        coverage = DelegationCoverage.combine(list(program.coverage.values()))
+        measurement = replace(measurement, delegated_fraction=coverage.delegated_fraction)
+        measurements.put(backend.device_id, protocol, measurement)
+    return ArchProfile(spec, sizing.param_count(spec), program.path, program.size_bytes,
+                       program.lowering_s, program.hit, measurement, cached)
+
+
+def _pct(value: float) -> str:
+    return f"{100 * value:.1f}%"
+
+
+def format_profile(result: ArchProfile, profile: DeviceProfile) -> str:
+    """A two-column table of the figures, plus the slowest operators when ETDump was taken."""
+    spec, m = result.spec, result.measurement
+    mixers = ", ".join(f"{spec.count(kind)} {kind}" for kind in dict.fromkeys(spec.mixers()))
+    rows = [
+        ("architecture", f"{spec.name or '-'} (arch_id {spec.arch_id}): d_model {spec.d_model}, "
+                         f"{spec.n_layers} layers ({mixers}), vocab {spec.vocab_size}"),
+        ("parameters", f"{result.params:,}"),
+        ("device", f"{m.device_id} ({profile.backend} backend), {m.threads} thread(s)"
+                   + (f", agent {m.agent_url}" if m.agent_url else "")),
+        ("program", f"{result.program_path} ({result.program_size_bytes / 2**20:.1f} MiB, sha256 "
+                    f"{m.program_sha256[:16]}…, "
+                    + ("from cache)" if result.program_cached else f"lowered in {result.lowering_s:.1f} s)")),
+        ("delegated to XNNPACK", "-" if m.delegated_fraction is None
+         else f"{_pct(m.delegated_fraction)} of operator nodes"),
+        ("figures", f"{m.source}" + (", from the measurement cache" if result.measurement_cached else "")),
+        ("time to first token", f"{m.ttft_ms:.3f} ms at {m.prompt_len} tokens "
+                                f"({m.prefill_tok_s:,.0f} tok/s prefill), CV {_pct(m.ttft_cv)}"),
+        ("decode", f"p50 {m.decode_p50_ms:.3f} ms/token, p95 {m.decode_p95_ms:.3f} ms "
+                   f"({m.decode_tok_s:,.1f} tok/s) over {m.decode_steps} steps"),
+        ("decode noise", f"CV {_pct(m.decode_cv)} of all steps, {_pct(m.decode_repeat_cv)} between repeats"),
+        ("repeats", f"{m.repeats} timed after {m.warmup} warm-up (bounds {profile.protocol.repeats}–"
+                    f"{m.max_repeats}, target CV {m.cv_target}; stopped on {m.stop_reason})"),
+        ("peak RSS", f"{m.peak_rss_bytes / 2**20:,.1f} MiB"
+                     + (f" (runtime alone {m.baseline_rss_bytes / 2**20:,.1f} MiB)"
+                        if m.baseline_rss_bytes else "")),
+    ]
+    width = max(len(name) for name, _ in rows)
+    lines = [f"{name:<{width}}  {value}" for name, value in rows]
+    if m.operator_times:
+        lines.append(f"slowest operators (ETDump, ms per call of the method, top {_TOP_OPERATORS}):")
+        for op in sorted(m.operator_times, key=lambda op: -op["ms"])[:_TOP_OPERATORS]:
+            where = "XNNPACK" if op["delegated"] else "portable"
+            lines.append(f"  {op['method']:<8} {op['ms']:>9.4f}  {op['operator']} ({where}, "
+                         f"{op['calls']:g} calls)")
+    return "\n".join(lines)
+
+
+def run_profile(device: str, preset: str, cache_dir: str, width: int | None = None,
+                vocab_size: int | None = None, json_out: str | None = None) -> str:
+    """`star-search profile`: resolve, lower, measure; returns the table (and writes JSON)."""
+    profile = load_profile(resolve_config(device, "device_profiles", "device"))
+    spec = resolve_arch(preset, width, vocab_size, profile.target)
+    result = profile_arch(spec, profile, Path(cache_dir))
+    if json_out:
+        record: dict[str, Any] = {"spec": spec.to_dict(), "profile": profile.name,
+                                  "params": result.params, "measurement": result.measurement.to_dict()}
+        Path(json_out).parent.mkdir(parents=True, exist_ok=True)
+        Path(json_out).write_text(json.dumps(record, indent=2))
+    return format_profile(result, profile)
