@@ -77,13 +77,19 @@ class MixtureOfExperts(FeedForward):
 
     def _gathered(self, flat: Tensor, weights: Tensor, experts: Tensor) -> Tensor:
         """Each token through its own top_k experts, weights gathered per token."""
-        # Index the parameters themselves with hidden-unit numbers: a view or transpose of a
-        # parameter in the graph becomes a full copy of every expert on each decode step.
-        units = experts[..., None] * self.expert_dim + torch.arange(self.expert_dim, device=flat.device)
-        gate = torch.einsum("nd,nkid->nki", flat, self.w1[units])
-        up = torch.einsum("nd,nkid->nki", flat, self.w3[units])
-        hidden = F.silu(gate) * up * weights[..., None]
-        return torch.einsum("nki,dnki->nd", hidden, self.w2[:, units])
+        # Gather rows of the parameters themselves by hidden-unit number with index_select (a
+        # row copy in ExecuTorch's portable kernels; advanced indexing there goes element by
+        # element, and a view or transpose of a parameter becomes a copy of every expert).
+        n, k, size = flat.shape[0], self.top_k, self.expert_dim
+        units = (experts[..., None] * size + torch.arange(size, device=flat.device)).reshape(-1)
+        w1 = torch.index_select(self.w1, 0, units).reshape(n, k * size, self.d_model)
+        w3 = torch.index_select(self.w3, 0, units).reshape(n, k * size, self.d_model)
+        column = flat[:, :, None]
+        gate = torch.bmm(w1, column).reshape(n, k, size)
+        up = torch.bmm(w3, column).reshape(n, k, size)
+        hidden = (F.silu(gate) * up * weights[..., None]).reshape(n, k * size, 1)
+        w2 = torch.index_select(self.w2, 1, units).reshape(self.d_model, n, k * size).transpose(0, 1)
+        return torch.bmm(w2, hidden).reshape(n, self.d_model)
 
     def _dense(self, flat: Tensor, weights: Tensor, experts: Tensor) -> Tensor:
         """Every expert on every token; the routing weights (zero for unchosen experts) scale the

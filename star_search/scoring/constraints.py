@@ -12,7 +12,7 @@ from star_search.device_profile import Budgets
 
 CONSTRAINTS_ATTR = "constraints"
 CONSTRAINT_NAMES_ATTR = "constraint_names"
-BUDGET_FIELDS = ("decode_p50_ms", "ttft_ms", "peak_rss_mb", "params")
+BUDGET_FIELDS = ("decode_p50_ms", "ttft_ms", "peak_rss_mb", "params", "cache_mb")
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,7 @@ class Figures:
     ttft_ms: float | None = None
     peak_rss_mb: float | None = None
     params: int | None = None
+    cache_mb: float | None = None
 
 
 def budget_constraints(budgets: Budgets, figures: Figures) -> dict[str, float]:

@@ -1,36 +1,35 @@
-"""Evaluate one candidate: static checks → proxy quality → lowering → measurement.
+"""Evaluate one candidate through the configured multi-fidelity pipeline (`pipeline.py`).
 
 Every stage is cached by a key that includes the `arch_id` and whatever else changes its answer,
 so a resumed or retried trial never repeats finished work. A failure raises `StageFailure`
-naming the stage; the Optuna objective turns it into a failed trial with that reason.
+naming the stage (the objective turns it into a failed trial with that reason); a candidate
+stopped early raises `StagePruned` with the reason (a pruned trial).
 """
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
+
+from optuna.trial import FrozenTrial
 
 from star_search import sizing
 from star_search.device_profile import DeviceProfile, Target
-from star_search.errors import ProfileError, StarSearchError
+from star_search.errors import StarSearchError
 from star_search.lower import CachedProgram, ProgramCache, ProgramShapes
-from star_search.profiler import LocalBackend, MeasurementProtocol
-from star_search.profiler.backend import Backend
+from star_search.lower.coverage import DelegationCoverage
+from star_search.profiler import MeasurementProtocol
+from star_search.profiler.backends import backend_for_profile
+from star_search.profiler.measurement_cache import measurement_key
 from star_search.proxies.suite import ProxyConfig
 from star_search.scoring import Figures, budget_constraints
+from star_search.search.front_gate import FidelityPoint, dominating_trials
+from star_search.search.pipeline import DEFAULT_PIPELINE, is_proxy_stage
 from star_search.search.proxy_worker import InlineProxyRunner, ProxyWorker
 from star_search.search.result_cache import ResultCache
 from star_search.spec import ArchSpec
-
-
-def backend_for_profile(profile: DeviceProfile) -> Backend:
-    """The measuring backend a profile names. Only `local` exists so far."""
-    if profile.backend == "local":
-        return LocalBackend(cores=list(profile.cores) if profile.cores else None)
-    raise ProfileError("backend", profile.backend, "'local' (the remote and adb backends are not built yet)")
 
 
 class StageFailure(StarSearchError):
@@ -40,27 +39,72 @@ class StageFailure(StarSearchError):
         super().__init__(f"{stage}: {reason}")
 
 
-class StaticReject(StarSearchError):
-    """The candidate breaks a budget that is known before anything is trained or timed."""
+class StagePruned(StarSearchError):
+    """The candidate was stopped early by `stage` (a budget it breaks, or it cannot reach the
+    front); `constraints` are the budget constraint values known at that point."""
 
-    def __init__(self, reason: str, constraints: dict[str, float]):
+    def __init__(self, stage: str, reason: str, constraints: Mapping[str, float] | None = None):
+        self.stage = stage
         self.reason = reason
-        self.constraints = constraints
-        super().__init__(reason)
+        self.constraints = dict(constraints or {})
+        super().__init__(f"{stage}: {reason}")
+
+
+class Predictor(Protocol):
+    """Target-size latency and memory from a device's latency table (`star_search.latency`)."""
+
+    def predict(self, spec: ArchSpec) -> dict[str, Any]: ...
 
 
 @dataclass
 class CandidateResult:
+    """target: the spec at the profile's target size; proxy: the last tier's result;
+    proxy_tiers: every tier's result by name; latency: the figures the objectives use (measured
+    when the pipeline measured, else predicted); prediction: the predicted record when `predict`
+    ran; fidelity: the stages passed, in order."""
+
     target: ArchSpec
     params: int
     proxy: dict[str, Any]
-    measurement: dict[str, Any]
+    latency: dict[str, Any]
     constraints: dict[str, float]
+    proxy_tiers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    prediction: dict[str, Any] | None = None
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    fidelity: list[str] = field(default_factory=list)
 
     @property
     def quality(self) -> float:
         return float(self.proxy["quality"])
+
+
+@dataclass
+class _Progress:
+    """What one candidate has gathered so far on its way through the pipeline."""
+
+    spec: ArchSpec
+    target: ArchSpec
+    params: int = 0
+    proxy_tiers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    pending: dict[str, Callable[[], dict[str, Any]]] = field(default_factory=dict)
+    last_tier: str | None = None
+    latency: dict[str, Any] | None = None
+    prediction: dict[str, Any] | None = None
+
+    def quality_record(self) -> dict[str, Any]:
+        """The last tier's result, waiting for its training if it is still running."""
+        assert self.last_tier is not None, "pipeline validation puts a proxy tier first"
+        self.finish_proxies()
+        return self.proxy_tiers[self.last_tier]
+
+    def finish_proxies(self) -> None:
+        """Wait for every proxy run still in training; a failed run fails its own tier's stage."""
+        for tier, wait in list(self.pending.items()):
+            try:
+                self.proxy_tiers[tier] = wait()
+            except Exception as err:
+                raise StageFailure(tier, f"{type(err).__name__}: {err}") from err
+            del self.pending[tier]
 
 
 def target_spec(spec: ArchSpec, target: Target) -> ArchSpec:
@@ -78,13 +122,28 @@ def target_spec(spec: ArchSpec, target: Target) -> ArchSpec:
 
 
 class CandidateEvaluator:
-    """Runs the stages for one profile; holds the caches (constructed once, passed in)."""
+    """Runs a candidate through `pipeline` for one profile; holds the caches (constructed once,
+    passed in). `proxy_tiers`: the proxy config of each tier the pipeline names; `predictor`: the
+    latency table predictor (needed when the pipeline has `predict`); `front_k`: see `front`;
+    `prune_margin`: a prediction is pruned only when it exceeds a budget by more than this
+    fraction (the predictor's error)."""
 
-    def __init__(self, profile: DeviceProfile, proxies: ProxyConfig, results: ResultCache,
-                 programs: ProgramCache, proxy_runner: ProxyWorker | InlineProxyRunner | None = None):
+    def __init__(self, profile: DeviceProfile, proxy_tiers: Mapping[str, ProxyConfig], results: ResultCache,
+                 programs: ProgramCache, proxy_runner: ProxyWorker | InlineProxyRunner | None = None,
+                 pipeline: Sequence[str] = DEFAULT_PIPELINE, predictor: Predictor | None = None,
+                 front_k: int = 1, prune_margin: float = 0.1):
         self.profile = profile
         self.proxy_runner = proxy_runner or InlineProxyRunner()
-        self.proxies = proxies
+        self.proxy_tiers = dict(proxy_tiers)
+        self.pipeline = tuple(pipeline)
+        missing = [s for s in self.pipeline if is_proxy_stage(s) and s not in self.proxy_tiers]
+        if missing:
+            raise StarSearchError(f"no proxy config for pipeline tier(s) {missing}")
+        if "predict" in self.pipeline and predictor is None:
+            raise StarSearchError("the pipeline has 'predict' but no latency predictor was given")
+        self.predictor = predictor
+        self.front_k = front_k
+        self.prune_margin = prune_margin
         self.results = results
         self.programs = programs
         self.backend = backend_for_profile(profile)
@@ -92,64 +151,143 @@ class CandidateEvaluator:
         self.shapes = ProgramShapes(prompt_len=shapes.prompt_len, max_seq_len=shapes.max_seq_len,
                                     dtype=shapes.dtype)
         self.protocol = MeasurementProtocol.from_profile(profile)
+        self.stages: dict[str, Callable[[_Progress, Callable[[], Sequence[FrozenTrial]]], None]] = {
+            "static": lambda p, _: self._static(p),
+            "predict": lambda p, _: self._predict(p),
+            "front": self._front,
+            "measure": lambda p, _: self._measure(p),
+        }
+
+    # -- stages -----------------------------------------------------------------------------
 
     def static_check(self, target: ArchSpec) -> int:
+        """Budgets known from the spec alone (parameters, cache bytes) and operators the device
+        cannot run; returns the parameter count."""
         params = sizing.param_count(target)
-        constraints = budget_constraints(self.profile.budgets, Figures(params=params))
+        cache_mb = sizing.state_bytes(target, self.profile.shapes.context_len) / 2**20
+        budgets = self.profile.budgets
+        constraints = budget_constraints(budgets, Figures(params=params, cache_mb=cache_mb))
+        reasons = []
         if constraints.get("params", 0.0) > 0:
-            raise StaticReject(f"{params:,} parameters exceed the budget of "
-                               f"{self.profile.budgets.params:,}", constraints)
+            reasons.append(f"{params:,} parameters exceed the budget of {budgets.params:,}")
+        if constraints.get("cache_mb", 0.0) > 0:
+            reasons.append(f"{cache_mb:,.1f} MiB of KV cache and state at {self.profile.shapes.context_len} "
+                           f"tokens exceed the budget of {budgets.cache_mb} MiB")
+        supported = self.profile.operators
+        if supported is not None:
+            used = sorted({layer.mixer for layer in target.layers} | {layer.ffn for layer in target.layers})
+            unsupported = [kind for kind in used if kind not in supported]
+            if unsupported:
+                reasons.append(f"operators {unsupported} are not supported by device "
+                               f"'{self.profile.name}' (operators: {list(supported)})")
+        if reasons:
+            raise StagePruned("static", "; ".join(reasons), constraints)
         return params
 
-    def start_proxies(self, spec: ArchSpec) -> Callable[[], dict[str, Any]]:
-        """Start (or find cached) proxy scores; returns a function that waits for them."""
-        key = f"proxy|{spec.arch_id}|{self.proxies.cache_key()}"
+    def _static(self, progress: _Progress) -> None:
+        progress.params = self.static_check(progress.target)
+
+    def _start_proxies(self, progress: _Progress, tier: str) -> None:
+        """Start (or find cached) the tier's proxy scores; the next stage needing quality waits."""
+        config = self.proxy_tiers[tier]
+        key = f"proxy|{progress.spec.arch_id}|{config.cache_key()}"
+        progress.last_tier = tier
         cached = self.results.get(key)
         if cached is not None:
-            return lambda: cached
-        future = self.proxy_runner.submit(spec, self.proxies)
+            progress.proxy_tiers[tier] = cached
+            return
+        future = self.proxy_runner.submit(progress.spec, config)
 
         def wait() -> dict[str, Any]:
             result = future.result()
             self.results.put(key, result)
             return result
-        return wait
+        progress.pending[tier] = wait
+
+    def _predict(self, progress: _Progress) -> None:
+        assert self.predictor is not None
+        prediction = self.predictor.predict(progress.target)
+        progress.prediction = progress.latency = prediction
+        figures = self._figures(progress.target, progress.params, prediction)
+        constraints = budget_constraints(self.profile.budgets, figures)
+        budgets = self.profile.budgets.__dict__
+        over = [f"predicted {name} {getattr(figures, name):,.1f} exceeds the budget of {budgets[name]:,} "
+                f"by more than {self.prune_margin:.0%}"
+                for name in ("decode_p50_ms", "ttft_ms", "peak_rss_mb")
+                if budgets.get(name) is not None
+                and getattr(figures, name) > budgets[name] * (1 + self.prune_margin)]
+        if over:
+            raise StagePruned("predict", "; ".join(over), constraints)
+
+    def _front(self, progress: _Progress, finished: Callable[[], Sequence[FrozenTrial]]) -> None:
+        assert progress.last_tier is not None
+        point = FidelityPoint(float(progress.quality_record()["quality"]), progress.params, progress.latency)
+        dominating = dominating_trials(point, progress.last_tier, finished())
+        if len(dominating) >= self.front_k:
+            shown = ", ".join(f"#{n}" for n in dominating[:5]) + (" …" if len(dominating) > 5 else "")
+            source = progress.latency.get("source") if progress.latency else "no latency"
+            raise StagePruned("front", f"cannot reach the front: dominated at {progress.last_tier} "
+                              f"quality and {source} latency by {len(dominating)} finished "
+                              f"trial(s) ({shown}); front_k={self.front_k}")
+
+    def _measure(self, progress: _Progress) -> None:
+        program = self.programs.get_or_lower(progress.target, self.shapes, self.profile.shapes.quantize)
+        # Never time while proxy training runs beside the measurement.
+        progress.finish_proxies()
+        progress.latency = self.measure(program)
 
     def measure(self, program: CachedProgram) -> dict[str, Any]:
-        protocol_key = json.dumps(self.protocol.to_dict(), sort_keys=True)
-        key = f"measure|{program.sha256}|{self.backend.device_id}|{protocol_key}"
+        key = measurement_key(program.sha256, self.backend.device_id, self.protocol)
         cached = self.results.get(key)
         if cached is not None:
             return cached
         measurement = self.backend.measure(program.path, self.protocol).to_dict()
+        coverage = DelegationCoverage.combine(list(program.coverage.values()))
+        measurement["delegated_fraction"] = coverage.delegated_fraction
         measurement["lowering_s"] = program.lowering_s
         measurement["program_size_bytes"] = program.size_bytes
         measurement["delegation"] = {name: part.to_dict() for name, part in program.coverage.items()}
         self.results.put(key, measurement)
         return measurement
 
-    def evaluate(self, spec: ArchSpec) -> CandidateResult:
-        target = target_spec(spec, self.profile.target)
+    # -- the pipeline -----------------------------------------------------------------------
+
+    def _figures(self, target: ArchSpec, params: int, latency: Mapping[str, Any]) -> Figures:
+        return Figures(decode_p50_ms=latency["decode_p50_ms"], ttft_ms=latency["ttft_ms"],
+                       peak_rss_mb=latency["peak_rss_bytes"] / 2**20, params=params,
+                       cache_mb=sizing.state_bytes(target, self.profile.shapes.context_len) / 2**20)
+
+    def evaluate(self, spec: ArchSpec,
+                 finished: Callable[[], Sequence[FrozenTrial]] = lambda: ()) -> CandidateResult:
+        """Run every stage; `finished` gives the study's finished trials (for `front`)."""
+        progress = _Progress(spec=spec, target=target_spec(spec, self.profile.target))
+        progress.params = sizing.param_count(progress.target)
         seconds: dict[str, float] = {}
-        params = self.static_check(target)
-        outputs: dict[str, Any] = {}
-        # Proxy training runs in the worker while this process lowers; both finish before timing.
-        stages = (("proxies", lambda: self.start_proxies(spec)),
-                  ("lower", lambda: self.programs.get_or_lower(target, self.shapes,
-                                                               self.profile.shapes.quantize)),
-                  ("proxies", lambda: outputs["proxies"]()),
-                  ("measure", lambda: self.measure(outputs["lower"])))
-        for stage, run in stages:
+        passed: list[str] = []
+        for stage in self.pipeline:
             start = time.perf_counter()
             try:
-                outputs[stage] = run()
+                if is_proxy_stage(stage):
+                    self._start_proxies(progress, stage)
+                else:
+                    self.stages[stage](progress, finished)
+            except (StagePruned, StageFailure):
+                raise
             except StarSearchError as err:
                 raise StageFailure(stage, str(err)) from err
             except Exception as err:
                 raise StageFailure(stage, f"{type(err).__name__}: {err}") from err
-            seconds[stage] = round(seconds.get(stage, 0.0) + time.perf_counter() - start, 3)
-        measurement = outputs["measure"]
-        figures = Figures(decode_p50_ms=measurement["decode_p50_ms"], ttft_ms=measurement["ttft_ms"],
-                          peak_rss_mb=measurement["peak_rss_bytes"] / 2**20, params=params)
+            finally:
+                seconds[stage] = round(time.perf_counter() - start, 3)
+            passed.append(stage)
+        start = time.perf_counter()
+        proxy = progress.quality_record()
+        waited = time.perf_counter() - start
+        if waited > 1e-3:
+            seconds["proxies_wait"] = round(waited, 3)
+        assert progress.latency is not None, "pipeline validation requires a latency stage"
+        figures = self._figures(progress.target, progress.params, progress.latency)
         constraints = budget_constraints(self.profile.budgets, figures)
-        return CandidateResult(target, params, outputs["proxies"], measurement, constraints, seconds)
+        return CandidateResult(progress.target, progress.params, proxy, progress.latency, constraints,
+                               proxy_tiers=dict(progress.proxy_tiers), prediction=progress.prediction,
+                               stage_seconds=seconds, fidelity=passed)

@@ -1,33 +1,56 @@
 """The Optuna objective: sample a candidate, evaluate it, record everything on the trial.
 
 Trial user attrs are the trial record the report and export read: `arch`, `arch_id`, `pattern`,
-`params`, `proxy`, `measurement`, `constraints` (+ `constraint_names`), `stage_seconds`,
-`duration_s`, and on failure `fail_stage` and `fail_reason`.
+`params`, `proxy` (the last proxy tier's result), `proxy_tiers` (every tier's, by name),
+`measurement` (the latency and memory figures the objectives use: `source` says measured or
+predicted), `prediction` (the predicted figures, when the pipeline predicted), `fidelity` (the
+stages passed), `constraints` (+ `constraint_names`), `stage_seconds`, `duration_s`, `worker`
+(host:pid), `hypervolume` (of the feasible front once this trial is done), `reused_from` (a
+finished twin whose record was copied, see `twins.py`); a pruned trial has `prune_stage` and
+`prune_reason`, a failed one `fail_stage` and `fail_reason`.
 """
 
 from __future__ import annotations
 
+import os
+import socket
 import time
+from dataclasses import asdict
 from typing import Any
 
 import optuna
+from optuna.trial import FrozenTrial, TrialState
 
 from star_search.errors import SpecError
 from star_search.scoring import budget_names, objective_values
 from star_search.scoring.constraints import CONSTRAINT_NAMES_ATTR, CONSTRAINTS_ATTR
-from star_search.search.candidate import CandidateEvaluator, StageFailure, StaticReject
+from star_search.search.candidate import CandidateEvaluator, StageFailure, StagePruned
+from star_search.search.front_hypervolume import HYPERVOLUME_ATTR, front_hypervolume
+from star_search.search.twins import copy_record, finished_twin
 from star_search.space import SearchSpace, sample_arch
+
+# Which process ran a trial (host:pid), for reports and for tests that kill one worker.
+WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
 
 
 class SearchObjective:
-    def __init__(self, space: SearchSpace, evaluator: CandidateEvaluator):
+    """`twin_wait_s`: how long a trial waits for another worker's running trial of the same
+    architecture before evaluating it itself."""
+
+    def __init__(self, space: SearchSpace, evaluator: CandidateEvaluator, twin_wait_s: float = 0.0):
         self.space = space
         self.evaluator = evaluator
+        self.twin_wait_s = twin_wait_s
         self.constraint_names = budget_names(evaluator.profile.budgets)
+        self.budgets = asdict(evaluator.profile.budgets)
+
+    def _record_hypervolume(self, trial: optuna.Trial, values: list[float] | None) -> None:
+        trial.set_user_attr(HYPERVOLUME_ATTR, front_hypervolume(trial.study, self.budgets, values))
 
     def _record_failure(self, trial: optuna.Trial, stage: str, reason: str) -> None:
         trial.set_user_attr("fail_stage", stage)
         trial.set_user_attr("fail_reason", reason[:2000])
+        self._record_hypervolume(trial, None)
 
     def __call__(self, trial: optuna.Trial) -> list[float]:
         start = time.perf_counter()
@@ -36,15 +59,24 @@ class SearchObjective:
         except SpecError as err:
             self._record_failure(trial, "sample", str(err))
             raise
+        trial.set_user_attr("worker", WORKER_ID)
         trial.set_user_attr("arch", spec.to_dict())
         trial.set_user_attr("arch_id", spec.arch_id)
         trial.set_user_attr("pattern", spec.pattern())
+        twin = finished_twin(trial.study, spec.arch_id, trial.number, self.twin_wait_s)
+        if twin is not None:
+            values = list(copy_record(twin, trial))
+            trial.set_user_attr("duration_s", round(time.perf_counter() - start, 3))
+            self._record_hypervolume(trial, values if trial_feasible_values(trial) else None)
+            return values
         try:
-            result = self.evaluator.evaluate(spec)
-        except StaticReject as err:
-            trial.set_user_attr("prune_reason", err.reason)
+            result = self.evaluator.evaluate(spec, lambda: finished_trials(trial.study))
+        except StagePruned as err:
+            trial.set_user_attr("prune_stage", err.stage)
+            trial.set_user_attr("prune_reason", err.reason[:2000])
             for name, value in err.constraints.items():
                 trial.set_constraint(name, value)
+            self._record_hypervolume(trial, None)
             raise optuna.TrialPruned(err.reason) from err
         except StageFailure as err:
             self._record_failure(trial, err.stage, err.reason)
@@ -58,7 +90,10 @@ class SearchObjective:
             "params": result.params,
             "target_arch": result.target.to_dict(),
             "proxy": result.proxy,
-            "measurement": result.measurement,
+            "proxy_tiers": result.proxy_tiers,
+            "measurement": result.latency,
+            "prediction": result.prediction,
+            "fidelity": result.fidelity,
             "stage_seconds": result.stage_seconds,
             CONSTRAINT_NAMES_ATTR: self.constraint_names,
             CONSTRAINTS_ATTR: [result.constraints[name] for name in self.constraint_names],
@@ -67,5 +102,17 @@ class SearchObjective:
             trial.set_user_attr(key, value)
         for name in self.constraint_names:
             trial.set_constraint(name, result.constraints[name])
-        m = result.measurement
-        return objective_values(result.quality, m["decode_p50_ms"], m["ttft_ms"], m["peak_rss_bytes"])
+        m = result.latency
+        values = objective_values(result.quality, m["decode_p50_ms"], m["ttft_ms"], m["peak_rss_bytes"])
+        feasible = all(result.constraints[name] <= 0 for name in self.constraint_names)
+        self._record_hypervolume(trial, values if feasible else None)
+        return values
+
+
+def finished_trials(study: optuna.Study) -> list[FrozenTrial]:
+    return study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+
+
+def trial_feasible_values(trial: optuna.Trial) -> bool:
+    """Whether the constraints recorded on a running trial all hold."""
+    return all(float(c) <= 0 for c in trial.user_attrs.get(CONSTRAINTS_ATTR) or [])

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from star_search.device_profile import DeviceProfile
 from star_search.proxies.suite import ProxyConfig
+from star_search.search.pipeline import DEFAULT_PIPELINE, parse_pipeline
 from star_search.space.schema import SearchSpace
 
 SAMPLERS = ("nsga2", "tpe", "random")
@@ -29,6 +31,22 @@ class SearchSettings:
     grace_period_s: int = 30
     write_report: bool = True
     parallel_proxies: bool = True
+    workers: int = 1  # search processes on this machine sharing the study (see search/workers.py)
+    twin_wait_s: float = 1800.0  # wait this long for another worker's trial of the same architecture
+    pipeline: tuple[str, ...] = DEFAULT_PIPELINE  # stages, see search/pipeline.py (validated names)
+    tier_configs: Mapping[str, ProxyConfig] = field(default_factory=dict)  # per proxy tier in the pipeline
+    front_k: int = 1  # `front` passes a candidate dominated by fewer than this many finished trials
+    prune_margin: float = 0.1  # `predict` prunes only predictions over a budget by more than this
+
+    @property
+    def resolved_pipeline(self) -> tuple[str, ...]:
+        """`pipeline` validated, with `proxies` standing for `proxies.tier`."""
+        return parse_pipeline(self.pipeline, self.proxies.tier)
+
+    @property
+    def proxy_tiers(self) -> dict[str, ProxyConfig]:
+        """Proxy config of every tier: `tier_configs`, and `proxies` under its own tier name."""
+        return {self.proxies.tier: self.proxies, **self.tier_configs}
 
     @property
     def storage_url(self) -> str:

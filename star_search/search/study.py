@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import optuna
+import sqlalchemy
 from optuna.exceptions import ExperimentalWarning
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.trial import FrozenTrial, TrialState
@@ -19,14 +20,15 @@ from star_search.lower import ProgramCache
 from star_search.scoring import DIRECTIONS, OBJECTIVE_NAMES
 from star_search.scoring.pareto import trial_feasible
 from star_search.scoring.selection import choose_trial
-from star_search.search.candidate import CandidateEvaluator
+from star_search.search.candidate import CandidateEvaluator, Predictor
 from star_search.search.objective import SearchObjective
 from star_search.search.proxy_worker import InlineProxyRunner, ProxyWorker
 from star_search.search.result_cache import ResultCache
 from star_search.search.settings import SAMPLERS, SearchSettings
+from star_search.search.stopping import FINISHED, StopAtTrials, finished_count, trials_to_start
+from star_search.search.workers import join_workers, start_workers
 from star_search.spec import ArchSpec
 
-FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 # Heartbeats, stale-trial failing and metric names are stable in practice but flagged experimental.
 warnings.filterwarnings("ignore", category=ExperimentalWarning, module="star_search")
 logger = logging.getLogger("star_search.search")
@@ -55,12 +57,37 @@ def make_sampler(settings: SearchSettings) -> optuna.samplers.BaseSampler:
     raise SpecError("search.sampler", settings.sampler, f"one of {list(SAMPLERS)}")
 
 
+def make_storage(settings: SearchSettings) -> RDBStorage:
+    """RDB storage with heartbeats; a stale trial (its worker died) is retried up to twice.
+
+    SQLite waits up to a minute for a lock so that several local workers can share one file;
+    PostgreSQL (`postgresql://user@host/db`) is the storage for many workers or machines.
+    """
+    engine_kwargs = {"connect_args": {"timeout": 60}} if settings.storage_url.startswith("sqlite") else {}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ExperimentalWarning)  # heartbeat arguments
+            return RDBStorage(settings.storage_url, engine_kwargs=engine_kwargs,
+                              heartbeat_interval=settings.heartbeat_interval_s,
+                              grace_period=settings.grace_period_s,
+                              heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=2))
+    except (ImportError, sqlalchemy.exc.SQLAlchemyError) as err:
+        raise SpecError("search.storage", _redacted(settings.storage_url),
+                        f"a reachable SQLite or PostgreSQL URL ({type(err).__name__}: {err})") from err
+
+
+def _redacted(url: str) -> str:
+    """The URL without its password, for messages."""
+    try:
+        return sqlalchemy.engine.make_url(url).render_as_string(hide_password=True)
+    except sqlalchemy.exc.ArgumentError:
+        return url
+
+
 def open_study(settings: SearchSettings) -> optuna.Study:
     """Create the study, or load it when it exists (same name and storage = resume)."""
     settings.out_dir.mkdir(parents=True, exist_ok=True)
-    storage = RDBStorage(settings.storage_url, heartbeat_interval=settings.heartbeat_interval_s,
-                         grace_period=settings.grace_period_s,
-                         heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=2))
+    storage = make_storage(settings)
     study = optuna.create_study(study_name=settings.resolved_study_name, storage=storage,
                                 directions=DIRECTIONS, sampler=make_sampler(settings),
                                 load_if_exists=True)
@@ -71,13 +98,14 @@ def open_study(settings: SearchSettings) -> optuna.Study:
         study.set_user_attr("space_info", settings.space.describe())
         study.set_user_attr("device_profile", settings.profile.to_dict())
         study.set_user_attr("proxy_config", settings.proxies.to_dict())
+        study.set_user_attr("pipeline", list(settings.resolved_pipeline))
         study.set_user_attr("started_at", dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
     return study
 
 
 def progress_printer(total: int, echo: Callable[[str], None]) -> Callable[[optuna.Study, FrozenTrial], None]:
     def callback(study: optuna.Study, trial: FrozenTrial) -> None:
-        done = sum(t.state in FINISHED for t in study.get_trials(deepcopy=False))
+        done = finished_count(study)
         attrs = trial.user_attrs
         head = f"[{done}/{total}] trial {trial.number} {attrs.get('pattern', '?'):<14}"
         if trial.state == TrialState.COMPLETE and trial.values:
@@ -94,24 +122,53 @@ def progress_printer(total: int, echo: Callable[[str], None]) -> Callable[[optun
     return callback
 
 
-def run_search(settings: SearchSettings, echo: Callable[[str], None] = print) -> SearchOutcome:
-    """Run (or resume) a search until the study holds `n_trials` finished trials."""
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = open_study(settings)
+def latency_predictor(settings: SearchSettings, programs: ProgramCache) -> Predictor:
+    """The device's latency table predictor (built, or loaded when nothing it depends on changed)."""
+    from star_search.latency import LatencyPredictor
+
+    return LatencyPredictor.load_or_build(settings.profile, settings.resolved_cache_dir / "latency", programs)
+
+
+def optimize(study: optuna.Study, settings: SearchSettings, echo: Callable[[str], None]) -> None:
+    """This process's share of the search: trials until the study (all workers) has enough."""
     cache_dir = settings.resolved_cache_dir
     runner = ProxyWorker() if settings.parallel_proxies else InlineProxyRunner()
-    evaluator = CandidateEvaluator(settings.profile, settings.proxies, ResultCache(cache_dir / "results"),
-                                   ProgramCache(cache_dir / "programs"), runner)
-    optuna.storages.fail_stale_trials(study)
-    done = sum(t.state in FINISHED for t in study.get_trials(deepcopy=False))
-    remaining = max(0, settings.n_trials - done)
-    echo(f"study '{study.study_name}' in {settings.storage_url}: {done} finished, running {remaining} more")
+    programs = ProgramCache(cache_dir / "programs")
+    pipeline = settings.resolved_pipeline
+    predictor = latency_predictor(settings, programs) if "predict" in pipeline else None
+    evaluator = CandidateEvaluator(settings.profile, settings.proxy_tiers, ResultCache(cache_dir / "results"),
+                                   programs, runner, pipeline=pipeline, predictor=predictor,
+                                   front_k=settings.front_k, prune_margin=settings.prune_margin)
+    objective = SearchObjective(settings.space, evaluator, settings.twin_wait_s)
     try:
-        if remaining:
-            study.optimize(SearchObjective(settings.space, evaluator), n_trials=remaining,
-                           catch=(Exception,), callbacks=[progress_printer(settings.n_trials, echo)])
+        if trials_to_start(study, settings.n_trials) > 0:
+            callbacks = [StopAtTrials(settings.n_trials), progress_printer(settings.n_trials, echo)]
+            study.optimize(objective, n_trials=None, catch=(Exception,), callbacks=callbacks)
     finally:
         runner.close()
+
+
+def run_search(settings: SearchSettings, echo: Callable[[str], None] = print) -> SearchOutcome:
+    """Run (or resume) a search until the study holds `n_trials` finished trials.
+
+    With `settings.workers` > 1, that many processes on this machine share the study; other
+    machines (or commands) pointing at the same storage and study name join it the same way.
+    """
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = open_study(settings)
+    optuna.storages.fail_stale_trials(study)
+    done = finished_count(study)
+    to_start = trials_to_start(study, settings.n_trials)
+    on_workers = f" on {settings.workers} workers" if settings.workers > 1 else ""
+    echo(f"study '{study.study_name}' in {_redacted(settings.storage_url)}: {done} finished, "
+         f"running {max(0, to_start)} more{on_workers}")
+    workers = start_workers(settings, settings.workers - 1) if to_start > 1 else []
+    try:
+        optimize(study, settings, echo)
+    finally:
+        failures = join_workers(workers)
+    for failure in failures:
+        echo(failure)
     study.set_user_attr("finished_at", dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
     return finish(study, settings, echo)
 

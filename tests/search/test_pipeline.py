@@ -1,0 +1,106 @@
+"""The multi-fidelity pipeline: stage names from config, pruning with reasons, the front gate."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from pathlib import Path
+
+import optuna
+import pytest
+from optuna.trial import FrozenTrial, TrialState
+
+from star_search.errors import SpecError, StarSearchError
+from star_search.lower import ProgramCache
+from star_search.proxies.suite import proxy_config_for_tier
+from star_search.search.candidate import CandidateEvaluator, StagePruned
+from star_search.search.front_gate import FidelityPoint, dominating_trials
+from star_search.search.pipeline import MULTI_FIDELITY_PIPELINE, parse_pipeline
+from star_search.search.proxy_worker import InlineProxyRunner
+from star_search.search.result_cache import ResultCache
+from star_search.spec import ArchSpec, LayerSpec
+
+
+def test_pipeline_names_are_validated_with_the_field() -> None:
+    assert parse_pipeline(["static", "proxies", "measure"], "demo") == ("static", "demo", "measure")
+    assert parse_pipeline(list(MULTI_FIDELITY_PIPELINE), "demo") == MULTI_FIDELITY_PIPELINE
+    cases = {("static", "prxies", "measure"): "search.pipeline[1]",
+             ("static", "front", "fast", "measure"): "search.pipeline[1]",
+             ("static", "fast", "fast", "measure"): "search.pipeline[2]",
+             ("static", "measure"): "proxy tier",
+             ("static", "fast"): "latency stage"}
+    for names, expected in cases.items():
+        with pytest.raises(SpecError, match=re.escape(expected)):
+            parse_pipeline(list(names), "demo")
+    with pytest.raises(SpecError, match=r"search\.pipeline"):
+        parse_pipeline("static", "demo")
+
+
+def finished_trial(number: int, quality: float, params: int, feasible: bool = True,
+                   prediction: dict | None = None) -> FrozenTrial:
+    attrs = {"proxy_tiers": {"demo": {"quality": quality}}, "params": params,
+             "constraints": [-1.0 if feasible else 1.0]}
+    if prediction is not None:
+        attrs["prediction"] = prediction
+    trial = optuna.trial.create_trial(state=TrialState.COMPLETE, values=[quality, 1.0, 1.0, 1.0],
+                                      user_attrs=attrs)
+    trial.number = number
+    return trial
+
+
+def predicted(decode_ms: float, ttft_ms: float, rss: int) -> dict:
+    return {"source": "predicted", "decode_p50_ms": decode_ms, "ttft_ms": ttft_ms, "peak_rss_bytes": rss}
+
+
+def test_front_gate_compares_like_with_like() -> None:
+    trials = [finished_trial(0, 0.9, 100), finished_trial(1, 0.5, 50),
+              finished_trial(2, 0.95, 10, feasible=False),
+              finished_trial(3, 0.9, 100, prediction=predicted(5.0, 50.0, 10))]
+    # Without latency: quality up, parameters down; infeasible trials never count.
+    assert dominating_trials(FidelityPoint(0.8, 200, None), "demo", trials) == [0, 3]
+    assert dominating_trials(FidelityPoint(0.8, 60, None), "demo", trials) == []
+    assert dominating_trials(FidelityPoint(0.8, 200, None), "fast", trials) == []  # other tier
+    # With a predicted latency: only trials that recorded a prediction are comparable.
+    slow = FidelityPoint(0.8, 10, predicted(9.0, 60.0, 20))
+    assert dominating_trials(slow, "demo", trials) == [3]
+    fast = FidelityPoint(0.8, 10, predicted(4.0, 60.0, 20))
+    assert dominating_trials(fast, "demo", trials) == []
+
+
+@pytest.fixture
+def tiny_spec() -> ArchSpec:
+    return ArchSpec(d_model=32, layers=(LayerSpec("conv"), LayerSpec("attention")), n_heads=2, n_kv_heads=1,
+                    head_dim=16, ffn_dim=64, vocab_size=128, max_seq_len=128)
+
+
+def evaluator(tmp_path: Path, profile, pipeline: tuple[str, ...], **kwargs) -> CandidateEvaluator:
+    tiers = {"demo": replace(proxy_config_for_tier("demo"), steps=4, eval_samples=8)}
+    return CandidateEvaluator(profile, tiers, ResultCache(tmp_path / "results"),
+                              ProgramCache(tmp_path / "programs"), InlineProxyRunner(),
+                              pipeline=pipeline, **kwargs)
+
+
+def test_front_prunes_before_lowering_and_passes_others(tmp_path: Path, quick_profile, tiny_spec) -> None:
+    run = evaluator(tmp_path, quick_profile, ("static", "demo", "front", "measure"))
+    with pytest.raises(StagePruned) as pruned:
+        run.evaluate(tiny_spec, lambda: [finished_trial(7, 1.0, 1)])
+    assert pruned.value.stage == "front" and "#7" in pruned.value.reason
+    assert not any((tmp_path / "programs").iterdir())  # nothing was lowered
+
+    result = run.evaluate(tiny_spec, lambda: [finished_trial(7, 0.0, 10**12)])
+    assert result.fidelity == ["static", "demo", "front", "measure"]
+    assert result.latency["source"] == "measured" and result.latency["decode_p50_ms"] > 0
+    assert result.proxy_tiers["demo"] == result.proxy and result.prediction is None
+
+
+def test_static_stage_prunes_unsupported_operators(tmp_path: Path, quick_profile, tiny_spec) -> None:
+    profile = replace(quick_profile, operators=("conv", "swiglu"))
+    run = evaluator(tmp_path, profile, ("static", "demo", "measure"))
+    with pytest.raises(StagePruned, match="attention") as pruned:
+        run.evaluate(tiny_spec)
+    assert pruned.value.stage == "static"
+
+
+def test_predict_stage_needs_a_predictor(tmp_path: Path, quick_profile) -> None:
+    with pytest.raises(StarSearchError, match="predictor"):
+        evaluator(tmp_path, quick_profile, ("static", "predict", "demo"))
