@@ -1,23 +1,26 @@
-"""`ProxyConfig`: how a candidate's proxy is built, trained and evaluated; named tiers of it.
+"""`ProxyConfig`: how a candidate's proxy is built, trained, evaluated and summed up; named tiers.
 
-`ProxyConfig()` is the `default` tier, for real searches; `demo` is the quick tier of the README
-demo. Measured on one core of this 2-core dev machine (shared, load ~2), 4–6 layer proxies at
-d_model 64: demo 5–14 s per candidate (conv/attention ~6 s, three GLA layers ~14 s), default
-29–79 s (conv/attention 4 layers ~30 s, 6 layers ~40–55 s, three GLA layers ~79 s). Time grows
-linearly with layers, steps and batch_size.
+Tiers: `full` (`ProxyConfig()`, every registered setting), `fast` (16 short settings covering
+every family, the tier whose ranking `benchmarks/proxy_fidelity.py` checks against 4× longer
+training on `full`) and `demo` (8 short settings and few steps, the README demo). Measured
+seconds per candidate are in the README and BENCHMARKS.md; time grows linearly with layers,
+steps and batch_size, and with the length of the selected settings.
 """
 
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from star_search.errors import SpecError
-from star_search.proxies.catalog import select_tasks
+from star_search.proxies.catalog import DEMO_SETTINGS, FAST_SETTINGS, all_tasks, families, select_tasks
 from star_search.proxies.task import Task
 
 DEVICES = ("auto", "cpu", "cuda")
+FamilyWeights = tuple[tuple[str, float], ...]
 
 
 @dataclass(frozen=True)
@@ -33,13 +36,16 @@ class ProxyConfig:
     eval_samples: held-out sequences per task. threads: torch intra-op threads; keep 1 on a
     shared or busy CPU (proxies run beside lowering), where more threads spin and stall.
     device: "auto" (CUDA when available), "cpu" or "cuda". tasks: setting names (empty = all).
+    family_weights: weight of each family in `quality` (the weighted mean of family means);
+    families not named weigh 1, weight 0 leaves a family out. Given as a mapping or as
+    (family, weight) pairs; kept as pairs sorted by family.
     """
 
-    tier: str = "default"
+    tier: str = "full"
     d_model: int = 64
     head_dim: int = 16
     max_experts: int = 8
-    steps: int = 1500
+    steps: int = 1200
     batch_size: int = 14
     lr: float = 3e-3
     weight_decay: float = 0.01
@@ -50,9 +56,11 @@ class ProxyConfig:
     threads: int = 1
     device: str = "auto"
     tasks: tuple[str, ...] = ()
+    family_weights: FamilyWeights = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "tasks", tuple(self.tasks))
+        object.__setattr__(self, "family_weights", _family_weights(self.family_weights))
         for name in ("d_model", "head_dim", "max_experts", "steps", "batch_size", "eval_samples",
                      "threads"):
             value = getattr(self, name)
@@ -70,14 +78,22 @@ class ProxyConfig:
                             (self.weight_decay, self.expert_bias_rate), "values ≥ 0")
         if self.device not in DEVICES:
             raise SpecError("proxies.device", self.device, f"one of {list(DEVICES)}")
-        self.select_tasks()  # unknown task names fail here, not after the first candidate
+        selected = families(self.select_tasks())  # unknown task names fail here, not later
+        if not any(self.family_weight(family) > 0 for family in selected):
+            raise SpecError("proxies.family_weights", dict(self.family_weights),
+                            f"a positive weight for at least one selected family of {selected}")
 
     def select_tasks(self) -> list[Task]:
         return select_tasks(self.tasks)
 
+    def family_weight(self, family: str) -> float:
+        """The weight of `family` in `quality` (1 unless `family_weights` names it)."""
+        return dict(self.family_weights).get(family, 1.0)
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["tasks"] = list(self.tasks)
+        data["family_weights"] = dict(self.family_weights)
         return data
 
     def cache_key(self) -> str:
@@ -85,9 +101,31 @@ class ProxyConfig:
         return json.dumps(self.to_dict(), sort_keys=True)
 
 
+def _family_weights(weights: Mapping[str, float] | FamilyWeights) -> FamilyWeights:
+    """`weights` (a mapping or pairs) checked against the registry's families, as sorted pairs."""
+    if isinstance(weights, Mapping):
+        pairs = list(weights.items())
+    elif isinstance(weights, tuple | list) and all(isinstance(p, tuple | list) and len(p) == 2
+                                                   for p in weights):
+        pairs = [tuple(p) for p in weights]
+    else:
+        raise SpecError("proxies.family_weights", weights, "a mapping of task family to weight")
+    known = families(all_tasks()) if pairs else []
+    for family, weight in pairs:
+        if family not in known:
+            raise SpecError("proxies.family_weights", family, f"a task family among {known}")
+        if isinstance(weight, bool) or not isinstance(weight, int | float) or not math.isfinite(weight) \
+                or weight < 0:
+            raise SpecError(f"proxies.family_weights.{family}", weight, "a finite weight ≥ 0")
+    if len({family for family, _ in pairs}) != len(pairs):
+        raise SpecError("proxies.family_weights", pairs, "each family at most once")
+    return tuple(sorted((str(family), float(weight)) for family, weight in pairs))
+
+
 TIERS: dict[str, ProxyConfig] = {
-    "demo": ProxyConfig(tier="demo", steps=250, eval_samples=64),
-    "default": ProxyConfig(),
+    "demo": ProxyConfig(tier="demo", steps=250, batch_size=14, eval_samples=64, tasks=DEMO_SETTINGS),
+    "fast": ProxyConfig(tier="fast", steps=1200, tasks=FAST_SETTINGS),
+    "full": ProxyConfig(),
 }
 
 

@@ -1,9 +1,12 @@
-"""Run the proxy suite for one candidate: build its proxy, train jointly, score every task.
+"""Run the proxy suite for one candidate: build its proxy, train jointly, score every setting.
 
-Per task: raw accuracy, chance level and the chance-normalised score
-`clip((accuracy - chance) / (1 - chance), 0, 1)` (0 = no better than guessing, 1 = perfect).
-`quality` is the mean score over tasks. `SuiteResult.to_dict()` is JSON-safe (it is stored in
-Optuna user attrs and the result cache) and `from_dict` reads it back.
+Per setting: the metric's value (accuracy, or bits per byte for byte-level LM), its chance and
+perfect levels, and the chance-normalised score `clip((value - chance) / (perfect - chance), 0,
+1)`: 0 = no better than guessing, 1 = perfect, for metrics that grow and that shrink alike.
+Per family: the mean score of its settings. `quality`, the search's objective, is the mean of
+the family means weighted by `ProxyConfig.family_weights` (1 each unless configured), so a
+family counts the same however many settings it has. `SuiteResult.to_dict()` is JSON-safe (it
+is stored in Optuna user attrs and the result cache) and `from_dict` reads it back.
 """
 
 from __future__ import annotations
@@ -14,33 +17,52 @@ from typing import Any
 import torch
 
 from star_search.errors import ProxyError
-from star_search.proxies.catalog import default_tasks
+from star_search.proxies.catalog import all_tasks
 from star_search.proxies.config import TIERS, ProxyConfig, proxy_config_for_tier
 from star_search.proxies.proxy_model import build_proxy, proxy_spec
 from star_search.proxies.trainer import train_and_evaluate
 from star_search.spec import ArchSpec
 
-__all__ = ["TIERS", "ProxyConfig", "SuiteResult", "TaskScore", "default_tasks",
-           "proxy_config_for_tier", "resolve_device", "run_suite"]
+__all__ = ["TIERS", "ProxyConfig", "SuiteResult", "TaskScore", "all_tasks", "proxy_config_for_tier",
+           "resolve_device", "run_suite"]
 
 
 @dataclass(frozen=True)
 class TaskScore:
-    """One task's result: accuracy and chance are fractions of scored positions (0–1)."""
+    """One setting's result. metric: "accuracy" (fraction of scored positions, 0–1) or
+    "bits_per_byte"; value: the metric on held-out sequences; chance / perfect: its value for
+    uniform guessing / for a perfect model."""
 
     family: str
-    accuracy: float
+    value: float
     chance: float
+    metric: str = "accuracy"
+    perfect: float = 1.0
 
     @property
     def score(self) -> float:
-        return min(1.0, max(0.0, (self.accuracy - self.chance) / (1.0 - self.chance)))
+        return min(1.0, max(0.0, (self.value - self.chance) / (self.perfect - self.chance)))
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {"family": self.family, "metric": self.metric, "value": self.value,
+                "chance": self.chance, "perfect": self.perfect, "score": self.score}
+        if self.metric == "accuracy":
+            data["accuracy"] = self.value  # the report's trials table reads this column
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TaskScore:
+        """Also reads records written before `metric`/`value` existed (accuracy only)."""
+        value = data["value"] if "value" in data else data["accuracy"]
+        return cls(data["family"], value, data["chance"], data.get("metric", "accuracy"),
+                   data.get("perfect", 1.0))
 
 
 @dataclass(frozen=True)
 class SuiteResult:
     """tasks: setting name → score. final_loss: mean training loss (nats) over the last 10% of
-    steps. train_seconds / eval_seconds: wall clock. device: where it ran ("cpu", "cuda")."""
+    steps. train_seconds / eval_seconds: wall clock. device: where it ran ("cpu", "cuda").
+    config: `ProxyConfig.to_dict()` of the run (its `family_weights` weigh `quality`)."""
 
     tasks: dict[str, TaskScore]
     final_loss: float
@@ -50,22 +72,32 @@ class SuiteResult:
     device: str
     config: dict[str, Any] = field(default_factory=dict)
 
-    @property
-    def quality(self) -> float:
-        return sum(t.score for t in self.tasks.values()) / len(self.tasks)
-
     def family_means(self) -> dict[str, float]:
-        """Mean score of each task family's settings."""
+        """Mean score of each family's settings, families in order of first appearance."""
         families: dict[str, list[float]] = {}
         for task in self.tasks.values():
             families.setdefault(task.family, []).append(task.score)
         return {name: sum(scores) / len(scores) for name, scores in families.items()}
 
+    def family_weights(self) -> dict[str, float]:
+        """The weight of every family present (1 unless the config says otherwise)."""
+        configured = self.config.get("family_weights") or {}
+        return {name: float(configured.get(name, 1.0)) for name in self.family_means()}
+
+    @property
+    def quality(self) -> float:
+        """Weighted mean of the family means (0 = chance everywhere, 1 = perfect)."""
+        means, weights = self.family_means(), self.family_weights()
+        total = sum(weights.values())
+        if total <= 0:
+            raise ProxyError(f"family weights {weights} sum to {total}; quality needs a positive sum")
+        return sum(means[name] * weights[name] for name in means) / total
+
     def to_dict(self) -> dict[str, Any]:
         return {
-            "tasks": {name: {"family": t.family, "accuracy": t.accuracy, "chance": t.chance,
-                             "score": t.score} for name, t in self.tasks.items()},
+            "tasks": {name: t.to_dict() for name, t in self.tasks.items()},
             "families": self.family_means(),
+            "family_weights": self.family_weights(),
             "quality": self.quality,
             "final_loss": self.final_loss,
             "train_seconds": self.train_seconds,
@@ -78,8 +110,7 @@ class SuiteResult:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SuiteResult:
         """Inverse of `to_dict` (derived entries, score/families/quality, are recomputed)."""
-        tasks = {name: TaskScore(t["family"], t["accuracy"], t["chance"])
-                 for name, t in data["tasks"].items()}
+        tasks = {name: TaskScore.from_dict(t) for name, t in data["tasks"].items()}
         return cls(tasks, data["final_loss"], data["train_seconds"], data["eval_seconds"],
                    data["proxy_arch_id"], data["device"], data.get("config", {}))
 
@@ -93,7 +124,7 @@ def resolve_device(device: str) -> str:
 
 
 def run_suite(spec: ArchSpec, config: ProxyConfig) -> SuiteResult:
-    """Train the candidate's proxy on every selected task jointly and score each task."""
+    """Train the candidate's proxy on every selected setting jointly and score each."""
     tasks = config.select_tasks()
     small = proxy_spec(spec, config)
     device = resolve_device(config.device)
@@ -102,7 +133,8 @@ def run_suite(spec: ArchSpec, config: ProxyConfig) -> SuiteResult:
         result = train_and_evaluate(model, tasks, config)
     except RuntimeError as err:
         raise ProxyError(f"proxy training of {spec.pattern()} failed: {err}") from err
-    scores = {task.name: TaskScore(task.family, result.accuracy[task.name], task.chance_level)
+    scores = {task.name: TaskScore(task.family, result.values[task.name], task.chance_level, task.metric,
+                                   task.perfect_level)
               for task in tasks}
     return SuiteResult(scores, result.final_loss, result.train_seconds, result.eval_seconds,
                        small.arch_id, device, config.to_dict())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 from torch import Tensor
@@ -31,15 +32,19 @@ class TaskBatch:
 
 
 class Task(ABC):
-    """A synthetic task family at one difficulty setting.
+    """A task family at one difficulty setting.
 
     `family` groups settings of the same task; `name` is unique per setting and encodes its
-    parameters. `chance_level` is the accuracy of guessing uniformly among the answers a scored
-    position can have. Subclasses are frozen dataclasses that validate their parameters in
-    `__post_init__` (raising `SpecError`), so that a bad sweep fails before any training.
+    parameters. `metric` names what is measured at every scored position and averaged over them:
+    "accuracy" (top-1 prediction equals the target) unless a family says otherwise.
+    `chance_level` is the metric's value for uniform guessing among the answers a scored position
+    can have, `perfect_level` its value for a perfect model. Subclasses are frozen dataclasses
+    that validate their parameters in `__post_init__` (raising `SpecError`), so that a bad sweep
+    fails before any training.
     """
 
     family: str
+    metric: ClassVar[str] = "accuracy"
 
     @property
     @abstractmethod
@@ -59,9 +64,26 @@ class Task(ABC):
     def scored_per_sequence(self) -> int:
         """Number of scored positions in every generated sequence."""
 
+    @property
+    def perfect_level(self) -> float:
+        """The metric's value for a model that is always right (accuracy 1)."""
+        return 1.0
+
     @abstractmethod
     def generate(self, n: int, rng: torch.Generator) -> TaskBatch:
         """`n` fresh sequences drawn with `rng` (the only source of randomness)."""
+
+    def held_out(self, n: int, rng: torch.Generator) -> TaskBatch:
+        """`n` sequences to evaluate on. Synthetic tasks draw them like training data (the trainer
+        passes a generator of another stream); tasks over fixed data override this to use data
+        that training never sees."""
+        return self.generate(n, rng)
+
+    def position_values(self, logits: Tensor, targets: Tensor) -> Tensor:
+        """The metric at every scored position, flat: logits [n, time, vocab], targets [n, time]
+        → [scored]. Accuracy: 1.0 where the top-1 prediction is the target, else 0.0."""
+        scored = targets != IGNORE
+        return (logits.argmax(dim=-1)[scored] == targets[scored]).float()
 
 
 def distinct(n: int, k: int, pool: int, rng: torch.Generator, offset: int = 0) -> Tensor:

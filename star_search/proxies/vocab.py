@@ -1,6 +1,6 @@
 """The proxy tasks' shared token vocabulary (128 ids, the proxy model's `vocab_size`).
 
-0 is padding, 1–7 are markers, 8–23 identify the task family (the trainer puts one in front of
+0 is padding, 1–7 are markers (6 in use), 8–23 identify the task family (the trainer puts one in front of
 every sequence, so one jointly trained model knows which task it is doing; settings of one family
 share the token, their format says the rest), and 24–127 are content
 tokens that tasks draw keys, values and noise from. A task addresses content by offset
@@ -15,6 +15,7 @@ COPY = 2       # "now reproduce"
 BLANK = 3      # filler in selective copying and compression read-out
 COMPRESS = 4   # end of the sequence to compress
 INSERT = 5     # "the value of the key before me" in memorization
+TRIGGER = 6    # the induction-head trigger: "the token after my previous occurrence"
 TASK_BASE = 8
 MAX_FAMILIES = 16
 CONTENT_BASE = TASK_BASE + MAX_FAMILIES

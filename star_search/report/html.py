@@ -1,165 +1,129 @@
-"""Render a `ReportModel` as ONE self-contained, offline HTML file.
+"""Render a `ReportModel` (or a `Comparison` of several) as ONE self-contained, offline HTML file.
 
-Sections: run summary, trade-off scatters (plotly.js inlined once, with the first figure), a
-layer strip per Pareto-front member, a sortable trials table (a few lines of inline JavaScript,
-no CDN) and the trials that failed or were pruned, with reasons. Every string that came from the
-study is HTML-escaped.
+plotly.js is inlined once, in the page head, when the page has a figure; the table sorting and
+CSV download are a few lines of inline JavaScript; nothing is loaded from the network.
 """
 
 from __future__ import annotations
 
-import html
-import math
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 import optuna
+from plotly.offline import get_plotlyjs
 
-from star_search.report.figures import figure_html, tradeoff_figures
+from star_search.report.collect import collect
+from star_search.report.comparison import Comparison, collect_comparison
+from star_search.report.comparison_figures import fronts_figure, hypervolumes_figure
+from star_search.report.detail_sections import latency_section, operators_section, tasks_section
 from star_search.report.load import load_study
-from star_search.report.model import FrontMember, ReportModel, StoppedTrial, collect
-from star_search.report.page_assets import MIXER_COLOURS, SORT_SCRIPT, STYLE
+from star_search.report.model import ReportModel
+from star_search.report.page_assets import PAGE_SCRIPT, STYLE
+from star_search.report.sections import (
+    esc,
+    figure_block,
+    layers_section,
+    overview_section,
+    section,
+    stopped_section,
+    summary_section,
+    tradeoff_section,
+    trials_section,
+)
 
-TABLE_COLUMNS = ("number", "status", "pattern", "arch_id", "params", "quality", "decode_p50_ms",
-                 "ttft_ms", "peak_rss_mb", "decode_p95_ms", "prefill_tok_s", "measurement_source",
-                 "duration_s")
-PROFILE_FACTS = ("name", "backend", "threads", "prompt_len", "decode_steps")
-
-
-def esc(value: Any) -> str:
-    """HTML-escaped text of `value` (quotes too, so it is safe inside attributes)."""
-    return html.escape("" if value is None else str(value), quote=True)
-
-
-def _is_missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
-
-
-def format_value(column: str, value: Any) -> str:
-    """Display text of a table cell: thousands separators for counts, short decimals for figures."""
-    if _is_missing(value):
-        return ""
-    if column in ("number", "params") and isinstance(value, int | float):
-        return f"{int(value):,}"
-    if isinstance(value, float):
-        return f"{value:.4g}" if column == "quality" else f"{value:.2f}"
-    return str(value)
+SECTIONS: tuple[tuple[str, str, Callable[[ReportModel, str], str]], ...] = (
+    ("summary", "Summary", summary_section),
+    ("tradeoffs", "Pareto fronts", tradeoff_section),
+    ("overview", "All trials", overview_section),
+    ("front", "Architectures", layers_section),
+    ("tasks", "Proxy tasks", tasks_section),
+    ("latency", "Predicted vs measured", latency_section),
+    ("operators", "Operators", operators_section),
+    ("failed", "Failed / pruned", stopped_section),
+    ("trials", "Trial table", trials_section),
+)
 
 
-def _budget_text(value: Any) -> str:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return f"{value:,}"
-    return f"{value:g}" if isinstance(value, float) else str(value)
+def study_sections(report: ReportModel, prefix: str = "") -> str:
+    return "".join(render(report, prefix) for _, _, render in SECTIONS)
 
 
-def _profile_fact(profile: dict[str, Any], key: str) -> Any:
-    shapes = profile.get("shapes") if isinstance(profile.get("shapes"), dict) else {}
-    return profile.get(key, shapes.get(key))
-
-
-def summary_section(report: ReportModel) -> str:
-    s = report.summary
-    rows: list[tuple[str, Any]] = [("study", s.study_name), ("search space", s.space)]
-    rows += [(f"device {key}", _profile_fact(s.profile, key)) for key in PROFILE_FACTS]
-    budgets = ", ".join(f"{name} ≤ {_budget_text(value)}" for name, value in s.budgets.items()
-                        if value is not None)
-    rows += [("budgets", budgets or "none"), ("started", s.started_at), ("finished", s.finished_at)]
-    by_state = ", ".join(f"{state.lower()} {count}" for state, count in s.counts.items())
-    rows.append(("trials by state", by_state))
-    rows += [("complete and feasible", s.n_feasible), ("complete but infeasible", s.n_infeasible),
-             ("Pareto front (feasible)", s.n_front), ("chosen trial", s.chosen_trial),
-             ("objectives", ", ".join(f"{n} ({d})" for n, d in zip(s.metric_names, s.directions,
-                                                                   strict=True)))]
-    body = "".join(f"<tr><th>{esc(k)}</th><td>{esc('—' if v is None else v)}</td></tr>" for k, v in rows)
-    return f'<section id="summary"><h2>Run summary</h2><table class="facts">{body}</table></section>'
-
-
-def tradeoff_section(report: ReportModel) -> str:
-    figures = tradeoff_figures(report)
-    if not figures:
-        return '<section id="tradeoffs"><h2>Trade-offs</h2><p>No complete trial yet.</p></section>'
-    parts = [figure_html(fig, f"tradeoff-{index}", include_plotlyjs=index == 0)
-             for index, (_, fig) in enumerate(figures)]
-    blocks = "".join(f'<div class="figure">{part}</div>' for part in parts)
-    return (f'<section id="tradeoffs"><h2>Trade-offs</h2><p>The front is computed over all '
-            f'{len(report.summary.metric_names)} objectives among feasible trials; each plot is a '
-            f'projection, so front members may look dominated in it.</p>{blocks}</section>')
-
-
-def _strip(member: FrontMember) -> str:
-    cells = []
-    for index, (mixer, ffn) in enumerate(zip(member.mixers, member.ffns, strict=True)):
-        colour = MIXER_COLOURS.get(mixer, "#999999")
-        moe = " moe" if ffn == "moe" else ""
-        cells.append(f'<span class="cell{moe}" style="background:{colour}" '
-                     f'title="layer {index}: {esc(mixer)} / {esc(ffn)}"></span>')
-    values = ", ".join(f"{esc(k)} {v:.4g}" for k, v in member.values.items())
-    return (f'<tr><td>{member.number}</td><td class="mono">{esc(member.pattern)}</td>'
-            f'<td class="strip">{"".join(cells)}</td><td>{values}</td></tr>')
-
-
-def layers_section(report: ReportModel) -> str:
-    legend = "".join(f'<span class="cell" style="background:{colour}"></span> {esc(kind)} &nbsp;'
-                     for kind, colour in MIXER_COLOURS.items())
-    legend += '<span class="cell moe" style="background:#ffffff"></span> MoE feed-forward'
-    if not report.front:
-        body = "<p>No feasible complete trial yet.</p>"
-    else:
-        rows = "".join(_strip(member) for member in report.front)
-        body = (f'<table class="strips"><thead><tr><th>trial</th><th>pattern</th><th>layers</th>'
-                f'<th>objectives</th></tr></thead><tbody>{rows}</tbody></table>')
-    return (f'<section id="front"><h2>Pareto front: layer strips</h2><p class="legend">{legend}</p>'
-            f'{body}</section>')
-
-
-def trials_section(report: ReportModel) -> str:
-    frame = report.trials
-    columns = [c for c in TABLE_COLUMNS if c in frame.columns]
-    columns += [c for c in frame.columns if c.startswith("constraint.")]
-    head = "".join(f"<th>{esc(c)}</th>" for c in columns)
-    rows = []
-    for record in frame.to_dict(orient="records"):
-        cells = "".join(f'<td data-sort="{esc("" if _is_missing(record[c]) else record[c])}">'
-                        f"{esc(format_value(c, record[c]))}</td>" for c in columns)
-        rows.append(f'<tr class="{esc(record["status"]).replace(" ", "-")}">{cells}</tr>')
-    return (f'<section id="trials"><h2>All trials</h2><p>Click a column header to sort.</p>'
-            f'<table class="sortable"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody>'
-            f"</table></section>")
-
-
-def _stopped_row(trial: StoppedTrial) -> str:
-    return (f"<tr><td>{trial.number}</td><td>{esc(trial.state)}</td><td>{esc(trial.stage)}</td>"
-            f'<td class="mono">{esc(trial.pattern)}</td><td class="mono">{esc(trial.arch_id)}</td>'
-            f'<td class="reason">{esc(trial.reason)}</td></tr>')
-
-
-def stopped_section(report: ReportModel) -> str:
-    if not report.stopped:
-        return '<section id="failed"><h2>Failed and pruned trials</h2><p>None.</p></section>'
-    rows = "".join(_stopped_row(trial) for trial in report.stopped)
-    return ('<section id="failed"><h2>Failed and pruned trials</h2><table class="sortable"><thead><tr>'
-            "<th>number</th><th>state</th><th>stage</th><th>pattern</th><th>arch_id</th><th>reason</th>"
-            f"</tr></thead><tbody>{rows}</tbody></table></section>")
+def _page(title: str, nav: Sequence[tuple[str, str]], body: str) -> str:
+    has_figure = 'class="plotly-graph-div"' in body
+    plotly = f"<script>{get_plotlyjs()}</script>" if has_figure else ""
+    links = "".join(f'<a href="#{esc(anchor)}">{esc(label)}</a>' for anchor, label in nav)
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            f"<title>{esc(title)}</title><style>{STYLE}</style>{plotly}</head><body>"
+            f'<header class="top"><h1>{esc(title)}</h1><nav>{links}</nav></header>'
+            f"<main>{body}</main><script>{PAGE_SCRIPT}</script></body></html>\n")
 
 
 def render_html(report: ReportModel) -> str:
-    """The whole report page as one string (plotly.js inlined once when there is a figure)."""
-    title = f"star-search report: {report.summary.study_name}"
-    sections = (summary_section(report), tradeoff_section(report), layers_section(report),
-                trials_section(report), stopped_section(report))
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>{esc(title)}</title><style>{STYLE}</style></head><body>"
-            f"<h1>{esc(title)}</h1>{''.join(sections)}<script>{SORT_SCRIPT}</script></body></html>\n")
+    """The whole report page of one study as one string."""
+    return _page(f"star-search report: {report.summary.study_name}",
+                 [(anchor, label) for anchor, label, _ in SECTIONS], study_sections(report))
+
+
+def _comparison_table(comparison: Comparison) -> str:
+    rows = []
+    for index, (label, report) in enumerate(zip(comparison.labels, comparison.reports, strict=True), start=1):
+        s = report.summary
+        hv = report.hypervolume.final if report.hypervolume else 0.0
+        finished = sum(s.counts.get(state, 0) for state in ("COMPLETE", "PRUNED", "FAIL"))
+        rows.append(f'<tr><td><a href="#s{index}-summary">{esc(label)}</a></td><td>{esc(s.study_name)}</td>'
+                    f"<td>{esc(s.space)}</td><td>{esc(s.profile.get('name'))}</td>"
+                    f"<td class=num>{finished}</td>"
+                    f"<td class=num>{s.n_feasible}</td><td class=num>{s.n_front}</td>"
+                    f"<td>{esc(s.chosen_trial)}</td><td class=num>{hv:.4f}</td></tr>")
+    return ('<table class="facts"><thead><tr><th>study</th><th>name</th><th>space</th><th>device</th>'
+            "<th>finished</th><th>feasible</th><th>front</th><th>chosen</th><th>hypervolume</th></tr></thead>"
+            f'<tbody>{"".join(rows)}</tbody></table>')
+
+
+def render_comparison_html(comparison: Comparison) -> str:
+    """One page: the studies side by side (overlaid fronts, hypervolumes in one box), then each
+    study's full report."""
+    note = ('<p class="note">Hypervolumes here share one box: quality 1 → 0 and each cost from 0 to the '
+            "loosest budget the studies share, so they compare across studies.</p>")
+    body = [section("", "comparison", "Comparison", _comparison_table(comparison) + note
+                    + figure_block(fronts_figure(comparison), "compare-fronts")
+                    + figure_block(hypervolumes_figure(comparison), "compare-hypervolume"))]
+    nav = [("comparison", "Comparison")]
+    for index, (label, report) in enumerate(zip(comparison.labels, comparison.reports, strict=True), start=1):
+        prefix = f"s{index}-"
+        body.append(f'<h2 class="study-title">Study {index}: {esc(label)}</h2>'
+                    f"{study_sections(report, prefix)}")
+        nav.append((f"{prefix}summary", label))
+    names = ", ".join(comparison.labels)
+    return _page(f"star-search comparison: {names}", nav, "".join(body))
+
+
+def _write(page: str, path: str | Path) -> Path:
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(page, encoding="utf-8")
+    return target
 
 
 def write_report(study: optuna.Study, path: str | Path) -> Path:
     """Collect `study` and write its HTML report to `path` (parent folders created)."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(render_html(collect(study)), encoding="utf-8")
-    return target
+    return _write(render_html(collect(study)), path)
 
 
-def write_report_from_storage(storage_url: str, study_name: str | None, path: str | Path) -> Path:
-    """`write_report` for a study named in a storage (the only one when `study_name` is None)."""
-    return write_report(load_study(storage_url, study_name), path)
+def write_comparison(studies: Sequence[optuna.Study], labels: Sequence[str], path: str | Path) -> Path:
+    """One report comparing `studies` (labelled by `labels`), written to `path`."""
+    return _write(render_comparison_html(collect_comparison(studies, labels)), path)
+
+
+def write_report_from_storage(storage_url: str | Sequence[str], study_name: str | None, path: str | Path,
+                              labels: Sequence[str] | None = None) -> Path:
+    """`write_report` for a study named in a storage (the only one when `study_name` is None); for
+    several storages, `write_comparison` of their studies, labelled by `labels` (default: URLs)."""
+    if isinstance(storage_url, str):
+        return write_report(load_study(storage_url, study_name), path)
+    urls = list(storage_url)
+    studies = [load_study(url, study_name) for url in urls]
+    if len(studies) == 1:
+        return write_report(studies[0], path)
+    return write_comparison(studies, list(labels) if labels is not None else urls, path)

@@ -1,7 +1,8 @@
 """Flatten one trial record (Optuna trial + user attrs) into one flat row of the trials table.
 
 Columns, in order: identity (`number`, `state`, `status`, `feasible`, `pattern`, `arch_id`),
-sizes (`n_layers`, `params`, `d_model`, `ffn_dim`, `n_heads`, `n_kv_heads`), one column per
+sizes (`n_layers`, `params`, `d_model`, `ffn_dim`, `n_heads`, `n_kv_heads`), layers per mixer
+kind (`n_conv`, `n_attention`, `n_ssm`, `n_linear_attention`) and MoE layers (`n_moe`), one column per
 objective (named by the study's metric names), measurement details (`decode_p95_ms`,
 `prefill_tok_s`, `measurement_source`, `backend`, `threads`, `device_id`), timing
 (`proxy_train_seconds`, `duration_s`, `datetime_start`, `datetime_complete`), one
@@ -16,7 +17,10 @@ from typing import Any
 
 from optuna.trial import FrozenTrial
 
+from star_search.spec import MIXER_KINDS
+
 ARCH_COLUMNS = ("d_model", "ffn_dim", "n_heads", "n_kv_heads")
+LAYER_COLUMNS = (*(f"n_{kind}" for kind in MIXER_KINDS), "n_moe")
 MEASUREMENT_COLUMNS = ("decode_p95_ms", "prefill_tok_s")
 STOP_COLUMNS = ("fail_stage", "fail_reason", "prune_reason")
 
@@ -24,7 +28,7 @@ STOP_COLUMNS = ("fail_stage", "fail_reason", "prune_reason")
 def order_columns(columns: list[str], metric_names: tuple[str, ...]) -> list[str]:
     """Identity and objectives first (present even for an empty study), stop reasons last."""
     head = ["number", "state", "status", "feasible", "pattern", "arch_id", "n_layers", "params",
-            *ARCH_COLUMNS, *metric_names]
+            *ARCH_COLUMNS, *LAYER_COLUMNS, *metric_names]
     middle = [c for c in columns if c not in head and c not in STOP_COLUMNS]
     return head + middle + list(STOP_COLUMNS)
 
@@ -64,6 +68,11 @@ def trial_row(trial: FrozenTrial, metric_names: tuple[str, ...], status: str,
         "params": _number(attrs.get("params")),
     }
     row.update({name: _number(arch.get(name)) for name in ARCH_COLUMNS})
+    kinds = [layer.get("mixer") if isinstance(layer, dict) else None for layer in layers or []]
+    row.update({f"n_{kind}": kinds.count(kind) if isinstance(layers, list) else None
+                for kind in MIXER_KINDS})
+    row["n_moe"] = (sum(isinstance(layer, dict) and layer.get("ffn") == "moe" for layer in layers)
+                    if isinstance(layers, list) else None)
     values = trial.values if trial.values and len(trial.values) == len(metric_names) else None
     row.update({name: _number(values[i]) if values else None for i, name in enumerate(metric_names)})
     row.update({name: _number(measurement.get(name)) for name in MEASUREMENT_COLUMNS})

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import optuna
 
-from star_search.report.model import collect
+from star_search.report.collect import collect
 
 
 def write_trials_csv(study: optuna.Study, path: str | Path) -> Path:

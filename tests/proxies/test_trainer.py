@@ -1,4 +1,5 @@
-"""The joint trainer's pieces: dealing, task weighting, family tokens, schedule, expert balancing."""
+"""The joint trainer's pieces: dealing, micro-batches, task weighting, family tokens, schedule,
+expert balancing."""
 
 from __future__ import annotations
 
@@ -9,17 +10,17 @@ import torch
 
 from star_search.errors import ProxyError
 from star_search.proxies import ProxyConfig, proxy_spec
+from star_search.proxies.batching import (
+    dealt,
+    family_tokens,
+    micro_batches,
+    mixed_batch,
+    step_parts,
+)
 from star_search.proxies.experts import ExpertLoad
 from star_search.proxies.proxy_model import build_proxy
 from star_search.proxies.tasks import Compression, MultiQueryRecall
-from star_search.proxies.trainer import (
-    dealt,
-    family_tokens,
-    learning_rate,
-    mixed_batch,
-    sequence_loss,
-    train,
-)
+from star_search.proxies.trainer import learning_rate, sequence_loss, train
 from star_search.proxies.vocab import IGNORE, PAD, TASK_BASE
 from star_search.spec import ArchSpec, LayerSpec
 
@@ -46,6 +47,22 @@ def test_mixed_batch_pads_without_scoring_padding() -> None:
     assert inputs.shape == targets.shape == (5, 1 + 16)
     assert (inputs[:3, 1 + 9:] == PAD).all() and (targets[:3, 1 + 9:] == IGNORE).all()
     assert (inputs[:3, 0] == TASK_BASE).all() and (inputs[3:, 0] == TASK_BASE + 1).all()
+
+
+def test_micro_batches_split_long_settings_off_without_changing_the_loss() -> None:
+    tasks = [MultiQueryRecall(n_pairs=2), MultiQueryRecall(n_pairs=3), Compression(length=60)]
+    parts = step_parts(tasks, family_tokens(tasks), [4, 4, 2], torch.Generator().manual_seed(0))
+    groups = micro_batches(parts)
+    assert [g[0].shape for g in groups] == [(8, 1 + 13), (2, 1 + 120)]  # 4 rows × 4 pads ≤ 256
+    assert len(micro_batches(parts, max_padding=10**6)) == 1
+    spec = ArchSpec(d_model=64, layers=(LayerSpec("conv"), LayerSpec("attention")), n_heads=4, n_kv_heads=1,
+                    head_dim=16, ffn_dim=128, vocab_size=128, max_seq_len=128)
+    model = build_proxy(spec, seed=0)
+    inputs, targets = mixed_batch(tasks, family_tokens(tasks), [4, 4, 2], torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        whole = sequence_loss(model(inputs), targets)
+        split = sum(sequence_loss(model(x), y) * x.shape[0] / 10 for x, y in groups)
+    assert float(split) == pytest.approx(float(whole), rel=1e-5)
 
 
 def test_sequence_loss_weighs_rows_not_positions() -> None:

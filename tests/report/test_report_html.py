@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import csv
+import gzip
+import re
 
 import optuna
+import plotly.graph_objects as go
 import pytest
+from plotly.offline import get_plotlyjs
 from report_study import HOSTILE, OUTCOMES
 
 from star_search.errors import StarSearchError
@@ -17,19 +22,45 @@ from star_search.report import (
     write_report_from_storage,
     write_trials_csv,
 )
+from star_search.report.figures import budget_in_view, draw_budget
 
 PLOTLY_MARKER = "* plotly.js v"
+
+
+SECTIONS = ("summary", "tradeoffs", "overview", "front", "tasks", "latency", "operators", "failed", "trials")
+# The contract study has per-task scores but no family means, predictions or operator times.
+CONTRACT_FIGURES = ("tradeoff-0", "tradeoff-1", "tradeoff-2", "parallel", "hypervolume", "task-scores")
+
+
+def figure_ids(page: str) -> list[str]:
+    return re.findall(r'<div id="([^"]+)" class="plotly-graph-div"', page)
 
 
 def test_report_is_self_contained_with_plotly_once(contract_study, tmp_path):
     path = write_report(contract_study, tmp_path / "out" / "report.html")
     page = path.read_text(encoding="utf-8")
     assert page.count(PLOTLY_MARKER) == 1
-    assert page.count('class="plotly-graph-div"') == 3
-    assert "<script src=" not in page and '<link rel="stylesheet"' not in page
-    for section in ("summary", "tradeoffs", "front", "trials", "failed"):
+    assert figure_ids(page) == list(CONTRACT_FIGURES)
+    own = page.replace(get_plotlyjs(), "")
+    assert "<script src=" not in own and '<link rel="stylesheet"' not in own and "https://" not in own
+    for section in SECTIONS:
         assert f'<section id="{section}">' in page
     assert "budget 20" in page and "child crashed" in page
+
+
+def test_absent_details_are_explained(contract_study):
+    page = render_html(collect(contract_study))
+    assert "No predictions in this study: all 5 trials with latency figures were measured." in page
+    assert "No per-operator breakdown: trial 0&#x27;s figures are measured" in page
+
+
+def test_embedded_csv_is_the_trials_csv(contract_study, tmp_path):
+    page = render_html(collect(contract_study))
+    packed = re.search(r'<script type="application/gzip;base64" id="trials-csv">([^<]*)</script>', page)
+    assert packed is not None
+    embedded = gzip.decompress(base64.b64decode(packed.group(1))).decode("utf-8")
+    written = write_trials_csv(contract_study, tmp_path / "trials.csv").read_text(encoding="utf-8")
+    assert embedded == written and HOSTILE in embedded
 
 
 def test_hostile_strings_are_escaped(contract_study):
@@ -51,7 +82,8 @@ def test_empty_study_renders_without_figures(tmp_path):
     study = optuna.create_study(storage=f"sqlite:///{tmp_path / 'empty.db'}", study_name="empty",
                                 directions=["maximize", "minimize", "minimize", "minimize"])
     page = render_html(collect(study))
-    assert "No complete trial yet" in page and "plotly.js v" not in page
+    assert "No complete trial yet" in page and "plotly.js v" not in page and not figure_ids(page)
+    assert "No predictions in this study" in page and "no trial was chosen" in page
 
 
 def test_csv_has_one_row_per_trial(contract_study, tmp_path):
@@ -77,3 +109,13 @@ def test_load_study_names_the_choices_when_ambiguous(tmp_path):
     with pytest.raises(StarSearchError, match="'gamma' is not in storage"):
         load_study(url, "gamma")
     assert load_study(url, "beta").study_name == "beta"
+
+
+def test_far_budget_is_noted_instead_of_squashing_the_points():
+    assert budget_in_view(20.0, [1.0, 12.0]) and not budget_in_view(100.0, [0.2, 0.7])
+    figure = go.Figure()
+    draw_budget(figure, 100.0, [0.2, 0.7])
+    assert not figure.layout.shapes
+    assert figure.layout.annotations[0].text.startswith("budget 100 (far to the right")
+    draw_budget(figure, 1.0, [0.2, 0.7])
+    assert figure.layout.shapes[0].x0 == 1.0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from report_study import DOMINATED, FRONT, HOSTILE, INFEASIBLE, OUTCOMES
 
 from star_search.report import collect
@@ -53,3 +54,37 @@ def test_non_dominated_keeps_ties_and_honours_directions():
     values = np.array([[1.0, 5.0], [1.0, 5.0], [0.5, 6.0], [2.0, 9.0]])
     assert non_dominated(values, [True, False]).tolist() == [True, True, False, True]
     assert non_dominated(np.zeros((0, 2)), [True, False]).tolist() == []
+
+
+def test_hypervolume_counts_only_feasible_trials_in_the_budget_box(contract_study):
+    trace = collect(contract_study).hypervolume
+    assert trace.box.ideal == (1.0, 0.0, 0.0, 0.0)
+    assert trace.box.reference == (0.0, 20.0, 200.0, 1000.0)
+    # Normalised, trial 0 spans 0.8·0.5·0.5·0.5 = 0.1 of the box; trial 2 adds 0.23625 − 0.075
+    # (its overlap with 0); trial 6 brings the union of the three boxes to 0.304375 (inclusion–
+    # exclusion by hand). Trial 1 is dominated, 3 breaks a budget, 4 failed, 5 was pruned.
+    assert trace.numbers == tuple(range(len(OUTCOMES)))
+    expected = [0.1, 0.1, 0.26125, 0.26125, 0.26125, 0.26125, 0.304375]
+    assert list(trace.values) == pytest.approx(expected)
+
+
+def test_chosen_and_projected_fronts(contract_study):
+    report = collect(contract_study)
+    assert report.chosen is not None and report.chosen.number == 0 and report.chosen.feasible
+    assert report.summary.chosen_trial == 0
+    # quality vs each cost among feasible trials {0, 1, 2, 6}: 1 is beaten by 0 in every view.
+    costs = ("decode_p50_ms", "ttft_ms", "peak_rss_mb")
+    assert report.projected_fronts == dict.fromkeys(costs, (6, 2, 0))
+
+
+def test_task_heatmap_rows_are_chosen_then_front(contract_study):
+    heatmap = collect(contract_study).tasks
+    assert heatmap.numbers == (0, 2, 6)
+    assert heatmap.tasks == ("copy", "recall") and heatmap.task_families == ("(no family)",) * 2
+    assert heatmap.scores[0] == (0.44, 0.80) and heatmap.families == ()
+
+
+def test_summary_wall_time_from_trials_when_unfinished(contract_study):
+    summary = collect(contract_study).summary
+    assert summary.busy_seconds == pytest.approx(1.5 * len(OUTCOMES))
+    assert summary.wall_seconds is not None and summary.wall_seconds >= 0

@@ -1,0 +1,160 @@
+"""Does the `fast` proxy tier rank architectures the way longer training on every eval does?
+
+    .venv/bin/python benchmarks/proxy_fidelity.py [--archs 16] [--ref-steps-multiplier 4] \
+        [--workers 2] [--seed 0] [--results proxy_fidelity.json]
+
+Each architecture (`star_search.proxies.fidelity.FIDELITY_PATTERNS`: pure attention, conv, SSM
+and linear attention, hybrids at several attention fractions, an MoE hybrid) is scored twice:
+by the `fast` tier, and by a reference run, the `full` tier (every registered setting) trained
+for `--ref-steps-multiplier` × its steps. The script prints both qualities and
+ranks, Kendall's τ-b between the two orderings (overall and per family), and the wall-clock cost
+per candidate of each. Results are written to `--results` after every job, and a rerun with the
+same file skips the jobs already done with the same configs, so a long run can be resumed
+(and `--fast-set` variants of the fast tier reuse the reference runs).
+`--archs` takes a count (the first N architectures) or a comma-separated list of layer strips.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import multiprocessing
+import os
+import statistics
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from star_search.proxies import ProxyConfig, proxy_config_for_tier, run_suite
+from star_search.proxies.fidelity import FIDELITY_PATTERNS, arch_from_pattern, kendall_tau_b
+
+
+def configs(multiplier: int, seed: int, threads: int,
+            fast_overrides: dict[str, Any]) -> dict[str, ProxyConfig]:
+    fast = proxy_config_for_tier("fast", **{"seed": seed, "threads": threads, **fast_overrides})
+    full = proxy_config_for_tier("full", seed=seed, threads=threads)
+    reference = replace(full, tier=f"full×{multiplier}", steps=full.steps * multiplier)
+    return {"fast": fast, "reference": reference}
+
+
+def overrides_from(pairs: list[str]) -> dict[str, Any]:
+    """`["steps=1700", "lr=0.004"]` → {"steps": 1700, "lr": 0.004} (values read as JSON)."""
+    result: dict[str, Any] = {}
+    for pair in pairs:
+        key, _, value = pair.partition("=")
+        if not key or not value:
+            raise SystemExit(f"--fast-set {pair!r}: expected key=value")
+        result[key] = json.loads(value)
+    return result
+
+
+def score(kind: str, pattern: str, config: ProxyConfig) -> dict[str, Any]:
+    start = time.perf_counter()
+    result = run_suite(arch_from_pattern(pattern), config)
+    return {"kind": kind, "pattern": pattern, "config": config.cache_key(), "quality": result.quality,
+            "families": result.family_means(), "seconds": time.perf_counter() - start,
+            "train_seconds": result.train_seconds, "device": result.device}
+
+
+def patterns_from(argument: str) -> list[str]:
+    if argument.isdigit():
+        count = int(argument)
+        if not 2 <= count <= len(FIDELITY_PATTERNS):
+            raise SystemExit(f"--archs {count}: between 2 and {len(FIDELITY_PATTERNS)}")
+        return list(FIDELITY_PATTERNS[:count])
+    patterns = [p.strip() for p in argument.split(",") if p.strip()]
+    for pattern in patterns:
+        arch_from_pattern(pattern)  # a bad strip fails now, naming the letter
+    return patterns
+
+
+def run_jobs(patterns: list[str], kinds: dict[str, ProxyConfig], workers: int, results_path: Path
+             ) -> dict[tuple[str, str], dict[str, Any]]:
+    stored: dict[tuple[str, str, str], dict[str, Any]] = {}
+    if results_path.exists():  # every record ever written, whatever its config
+        for record in json.loads(results_path.read_text()):
+            stored[(record["kind"], record["pattern"], record["config"])] = record
+    wanted = {(kind, p): config for kind, config in kinds.items() for p in patterns}
+    done = {key: stored[(*key, config.cache_key())] for key, config in wanted.items()
+            if (*key, config.cache_key()) in stored}
+    # Longest jobs first (reference runs, then deeper and linear-attention strips) for better packing.
+    todo = sorted((key for key in wanted if key not in done),
+                  key=lambda k: (k[0] != "reference", -len(k[1]) - 2 * k[1].count("l")))
+    print(f"{len(done)} jobs already in {results_path}, {len(todo)} to run on {workers} workers", flush=True)
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        futures = {pool.submit(score, kind, pattern, wanted[(kind, pattern)]): (kind, pattern)
+                   for kind, pattern in todo}
+        for future in as_completed(futures):
+            record = future.result()
+            done[(record["kind"], record["pattern"])] = record
+            stored[(record["kind"], record["pattern"], record["config"])] = record
+            print(f"  {record['kind']:<9} {record['pattern']:<10} quality {record['quality']:.3f} "
+                  f"in {record['seconds']:.0f} s", flush=True)
+            results_path.write_text(json.dumps(list(stored.values()), indent=1))
+    return done
+
+
+def ranks(values: list[float]) -> list[int]:
+    order = sorted(range(len(values)), key=lambda i: -values[i])
+    rank = [0] * len(values)
+    for position, index in enumerate(order):
+        rank[index] = position + 1
+    return rank
+
+
+def report(patterns: list[str], done: dict[tuple[str, str], dict[str, Any]], kinds: dict[str, ProxyConfig]
+           ) -> None:
+    fast = [done[("fast", p)] for p in patterns]
+    ref = [done[("reference", p)] for p in patterns]
+    fast_q, ref_q = [r["quality"] for r in fast], [r["quality"] for r in ref]
+    fast_rank, ref_rank = ranks(fast_q), ranks(ref_q)
+    print(f"\nfast: {len(kinds['fast'].select_tasks())} settings, {kinds['fast'].steps} steps; "
+          f"reference: {len(kinds['reference'].select_tasks())} settings, {kinds['reference'].steps} steps; "
+          f"device {fast[0]['device']}, {os.cpu_count()} CPUs, threads {kinds['fast'].threads} per job\n")
+    print("| pattern | fast quality | reference quality | fast rank | reference rank | fast s "
+          "| reference s |")
+    print("|---|---|---|---|---|---|---|")
+    for i, pattern in enumerate(patterns):
+        print(f"| {pattern} | {fast_q[i]:.3f} | {ref_q[i]:.3f} | {fast_rank[i]} | {ref_rank[i]} | "
+              f"{fast[i]['seconds']:.0f} | {ref[i]['seconds']:.0f} |")
+    tau = kendall_tau_b(fast_q, ref_q)
+    fast_s, ref_s = [r["seconds"] for r in fast], [r["seconds"] for r in ref]
+    print(f"\nKendall tau-b (fast vs reference quality), {len(patterns)} architectures: {tau:.3f}")
+    print(f"fast tier per candidate: median {statistics.median(fast_s):.0f} s, "
+          f"min {min(fast_s):.0f} s, max {max(fast_s):.0f} s")
+    print(f"reference per candidate: median {statistics.median(ref_s):.0f} s, "
+          f"min {min(ref_s):.0f} s, max {max(ref_s):.0f} s")
+    print("\nper family: tau-b of the fast family mean vs the reference quality, "
+          "and vs the reference family mean")
+    for family in fast[0]["families"]:
+        mine = [r["families"][family] for r in fast]
+        same = [r["families"].get(family, math.nan) for r in ref]
+        print(f"  {family:<18} {kendall_tau_b(mine, ref_q):6.3f} {kendall_tau_b(mine, same):6.3f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--archs", default=str(len(FIDELITY_PATTERNS)),
+                        help="number of architectures (first N) or comma-separated layer strips")
+    parser.add_argument("--ref-steps-multiplier", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads per job")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--results", type=Path, default=Path("proxy_fidelity.json"))
+    parser.add_argument("--fast-set", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="try the fast tier with other ProxyConfig fields, e.g. steps=1700 batch_size=10")
+    args = parser.parse_args()
+    if args.ref_steps_multiplier < 1 or args.workers < 1:
+        raise SystemExit("--ref-steps-multiplier and --workers must be at least 1")
+    patterns = patterns_from(args.archs)
+    kinds = configs(args.ref_steps_multiplier, args.seed, args.threads, overrides_from(args.fast_set))
+    done = run_jobs(patterns, kinds, args.workers, args.results)
+    report(patterns, done, kinds)
+
+
+if __name__ == "__main__":
+    main()
