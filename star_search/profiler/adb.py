@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from star_search.errors import ProfileError, ProfilerError
-from star_search.profiler.backend import Backend
+from star_search.profiler.backend import Backend, checked_program
 from star_search.profiler.local import file_sha256
 from star_search.profiler.measurement import Measurement, coefficient_of_variation, decode_repeat_cv
 from star_search.profiler.protocol import MeasurementProtocol, repeats_done
@@ -139,12 +139,7 @@ class AdbBackend(Backend):
         return list(output.iterations_ms), output.peak_rss_bytes
 
     def measure(self, pte_path: str | os.PathLike[str], protocol: MeasurementProtocol) -> Measurement:
-        path = Path(pte_path)
-        if not path.is_file():
-            raise ProfilerError(f"program file {path} does not exist")
-        if protocol.threads > len(self.cores):
-            raise ProfilerError(f"protocol asks for {protocol.threads} threads but only "
-                                f"{len(self.cores)} big cores are pinned ({self.cores})")
+        path = checked_program(pte_path, protocol, self.cores, "big cores are pinned")
         deadline = time.monotonic() + protocol.timeout_s
         sha256 = file_sha256(path)
         runner = f"{self.remote_dir}/executor_runner-{file_sha256(self.runner)[:16]}"

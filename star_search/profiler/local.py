@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from star_search.errors import ProfilerError
-from star_search.profiler.backend import Backend
+from star_search.profiler.backend import Backend, checked_program
 from star_search.profiler.measurement import Measurement
 from star_search.profiler.protocol import RESULT_MARKER, MeasurementProtocol
 
@@ -121,12 +121,7 @@ class LocalBackend(Backend):
 
     def measure(self, pte_path: str | os.PathLike[str], protocol: MeasurementProtocol) -> Measurement:
         """Time `pte_path` in a child process; raises ProfilerError with the reason on failure."""
-        path = Path(pte_path)
-        if not path.is_file():
-            raise ProfilerError(f"program file {path} does not exist")
-        if protocol.threads > len(self.cores):
-            raise ProfilerError(f"protocol asks for {protocol.threads} threads but only "
-                                f"{len(self.cores)} cores are available ({self.cores})")
+        path = checked_program(pte_path, protocol, self.cores, "cores are available")
         cores = self.cores[:protocol.threads]
         sha256 = file_sha256(path)
         env = {**os.environ, **{name: str(protocol.threads) for name in THREAD_ENV_VARS}}
