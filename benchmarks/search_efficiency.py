@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/search_efficiency.py [--space demo] [--device laptop_cpu]
         [--seeds 0 1 2] [--trials 100] [--random-trials 300] [--tier fast] [--steps N]
+        [--cache-dir DIR]   (e.g. the cache of `star-search latency build`, to reuse its table)
 
 Every run is a real search (`run_search`) of the same space and device profile with the pipeline
 static → predicted latency → proxy tier: latency and memory come from the device's latency table
@@ -49,7 +50,8 @@ def run_one(args: argparse.Namespace, sampler: str, seed: int, n_trials: int) ->
     settings = SearchSettings(space=space, profile=profile, out_dir=args.out / f"{sampler}-{seed}",
                               n_trials=n_trials, sampler=sampler, seed=seed,
                               population_size=args.population, proxies=proxies,
-                              cache_dir=args.out / "cache", write_report=False, parallel_proxies=False,
+                              cache_dir=args.cache_dir or args.out / "cache", write_report=False,
+                              parallel_proxies=False,
                               pipeline=("static", "predict", proxies.tier), workers=args.workers)
     start = time.perf_counter()
     run_search(settings, echo=lambda _: None)
@@ -78,6 +80,8 @@ def main() -> None:
     parser.add_argument("--population", type=int, default=16, help="NSGA-II population size")
     parser.add_argument("--workers", type=int, default=1, help="search processes per run")
     parser.add_argument("--out", type=Path, default=Path("runs/search-efficiency"))
+    parser.add_argument("--cache-dir", type=Path, default=None,
+                        help="shared cache (latency table, proxy scores); default OUT/cache")
     parser.add_argument("--json", type=Path, default=None, help="also write the curves here")
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)

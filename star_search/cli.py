@@ -125,9 +125,23 @@ class ProxiesRunCommand:
     json_out: str | None = None  # also write the full result (per setting, per family) as JSON
 
 
+@dataclass
+class LatencyBuildCommand:
+    device: str = "laptop_cpu"
+    space: str = "demo"  # the table covers every width and operator family this space produces
+    cache_dir: str = "runs/latency-cache"  # holds latency/ (tables), programs/ and measurements
+
+
+@dataclass
+class LatencyValidateCommand(LatencyBuildCommand):
+    n: int = 20  # held-out architectures measured whole
+    seed: int = 2000  # of the held-out draws (the calibration draws use the profile's latency.seed)
+
+
 COMMANDS = {"presets": PresetsCommand, "search": SearchCommand, "export": ExportCommand,
             "agent": AgentCommand, "profile": ProfileCommand,
-            "report": ReportCommand, "proxies_list": ProxiesListCommand, "proxies_run": ProxiesRunCommand}
+            "report": ReportCommand, "proxies_list": ProxiesListCommand, "proxies_run": ProxiesRunCommand,
+            "latency_build": LatencyBuildCommand, "latency_validate": LatencyValidateCommand}
 store = ConfigStore.instance()
 for _name, _node in COMMANDS.items():
     store.store(name=_name, node=_node)
@@ -245,9 +259,32 @@ def proxies_run_main(cfg: ProxiesRunCommand) -> None:
         _fail(err)
 
 
+@hydra.main(config_path="pkg://star_search.conf", config_name="latency_build", version_base="1.3")
+def latency_build_main(cfg: LatencyBuildCommand) -> None:
+    from star_search.latency.commands import run_build
+
+    command: LatencyBuildCommand = OmegaConf.to_object(cfg)  # type: ignore[assignment]
+    try:
+        print(run_build(**vars(command)))
+    except StarSearchError as err:
+        _fail(err)
+
+
+@hydra.main(config_path="pkg://star_search.conf", config_name="latency_validate", version_base="1.3")
+def latency_validate_main(cfg: LatencyValidateCommand) -> None:
+    from star_search.latency.commands import run_validate
+
+    command: LatencyValidateCommand = OmegaConf.to_object(cfg)  # type: ignore[assignment]
+    try:
+        print(run_validate(**vars(command)))
+    except StarSearchError as err:
+        _fail(err)
+
+
 MAINS = {"presets": presets_main, "search": search_main, "export": export_main, "report": report_main,
          "agent": agent_main, "profile": profile_main, "proxies list": proxies_list_main,
-         "proxies run": proxies_run_main}
+         "proxies run": proxies_run_main, "latency build": latency_build_main,
+         "latency validate": latency_validate_main}
 USAGE = """usage: star-search <command> [key=value ...]
 
 commands:
@@ -265,6 +302,9 @@ commands:
            star-search agent host=127.0.0.1 port=8765 token_file=~/.star-search-token data_dir=agent-data
   proxies  the proxy eval suite: star-search proxies list [tier=fast]
            score one architecture:  star-search proxies run arch=lfm2-350m tier=fast
+  latency  per-block latency table of a device, and its error on held-out models:
+           star-search latency build device=laptop_cpu space=demo
+           star-search latency validate device=laptop_cpu space=demo n=20
 
 `star-search <command> --help` shows every key and its default (Hydra)."""
 

@@ -55,6 +55,23 @@ class Target:
 
 
 @dataclass(frozen=True)
+class LatencyTableSettings:
+    """How the latency table (`star_search.latency`) is built for this device.
+
+    stack_layers: layers of one kind added to a 1-layer base program to time that kind (more
+        layers: a larger, less noisy difference, longer lowering).
+    calibration_archs: whole models measured to fit the table's composition correction.
+    min_repeats: timed sequences at least for table programs (raises protocol.repeats).
+    seed: seed of the calibration architectures drawn from the space.
+    """
+
+    stack_layers: int = 4
+    calibration_archs: int = 6
+    min_repeats: int = 5
+    seed: int = 1000
+
+
+@dataclass(frozen=True)
 class Budgets:
     decode_p50_ms: float | None = None
     ttft_ms: float | None = None
@@ -102,6 +119,7 @@ class DeviceProfile:
     protocol: Protocol = field(default_factory=Protocol)
     target: Target = field(default_factory=Target)
     budgets: Budgets = field(default_factory=Budgets)
+    latency: LatencyTableSettings = field(default_factory=LatencyTableSettings)
     agent: Agent = field(default_factory=Agent)
     adb: Adb = field(default_factory=Adb)
     cores: tuple[int, ...] | None = None
@@ -133,7 +151,7 @@ def _check_number(field_name: str, value: object, source: str, integer: bool, op
         return
     kinds: tuple[type, ...] = (int,) if integer else (int, float)
     if isinstance(value, bool) or not isinstance(value, kinds) or value <= minimum:
-        what = "a positive integer" if integer else "a positive number"
+        what = ("a positive" if minimum >= 0 else "a non-negative") + (" integer" if integer else " number")
         raise ProfileError(field_name, value, what + (" or null" if optional else ""), source)
 
 
@@ -154,6 +172,7 @@ def parse_profile(raw: object, source: str = "<memory>") -> DeviceProfile:
     protocol = _section(raw, "protocol", Protocol, source)
     target = _section(raw, "target", Target, source)
     budgets = _section(raw, "budgets", Budgets, source)
+    latency = _section(raw, "latency", LatencyTableSettings, source)
     agent = _agent_section(raw, source)
     adb = _section(raw, "adb", Adb, source)
     _check_number("threads", raw.get("threads", 1), source, integer=True, optional=False)
@@ -181,6 +200,12 @@ def parse_profile(raw: object, source: str = "<memory>") -> DeviceProfile:
     for key in ("decode_p50_ms", "ttft_ms", "peak_rss_mb", "cache_mb"):
         _check_number(f"budgets.{key}", getattr(budgets, key), source, integer=False, optional=True)
     _check_number("budgets.params", budgets.params, source, integer=True, optional=True)
+    for key in ("stack_layers", "min_repeats"):
+        _check_number(f"latency.{key}", getattr(latency, key), source, integer=True, optional=False)
+    _check_number("latency.calibration_archs", latency.calibration_archs, source, integer=True,
+                  optional=False, minimum=-1)
+    if isinstance(latency.seed, bool) or not isinstance(latency.seed, int):
+        raise ProfileError("latency.seed", latency.seed, "an integer", source)
     if backend == "remote":
         _check_remote(agent, source)
     cores = raw.get("cores")
@@ -199,7 +224,7 @@ def parse_profile(raw: object, source: str = "<memory>") -> DeviceProfile:
                 raise ProfileError(f"operators[{index}]", kind, f"one of {kinds}", source)
     return DeviceProfile(name=raw["name"], backend=backend, description=str(raw.get("description", "")),
                          threads=raw.get("threads", 1), shapes=shapes, protocol=protocol,
-                         target=target, budgets=budgets, agent=agent, adb=adb,
+                         target=target, budgets=budgets, latency=latency, agent=agent, adb=adb,
                          cores=tuple(cores) if cores is not None else None,
                          operators=tuple(operators) if operators is not None else None)
 

@@ -126,7 +126,8 @@ def latency_predictor(settings: SearchSettings, programs: ProgramCache) -> Predi
     """The device's latency table predictor (built, or loaded when nothing it depends on changed)."""
     from star_search.latency import LatencyPredictor
 
-    return LatencyPredictor.load_or_build(settings.profile, settings.resolved_cache_dir / "latency", programs)
+    return LatencyPredictor.load_or_build(settings.profile, settings.resolved_cache_dir / "latency", programs,
+                                          space=settings.space)
 
 
 def optimize(study: optuna.Study, settings: SearchSettings, echo: Callable[[str], None]) -> None:

@@ -1,0 +1,96 @@
+"""Which programs a latency table times, and what each one isolates.
+
+A table is built per *width*: the global sizes a candidate's blocks are measured at
+(`WidthKey`: d_model, heads, vocabulary, SSM sizes, sequence capacity). At one width it times a
+few small whole programs ("stacks") whose differences isolate each operator family:
+
+    base            [conv]                                       ffn_dim = f1
+    stack:<mixer>   [conv] + N x [<mixer>]                       ffn_dim = f1
+    ffn2            [conv] x (N + 1)                             ffn_dim = f2
+    moe             [conv] + N x [conv with an MoE feed-forward] ffn_dim = f1, reference experts
+
+with f1 = 2 x d_model and f2 = 4 x d_model. Per layer, `(stack:<mixer> - base) / N` is one
+`<mixer>` block with a SwiGLU of width f1; the SwiGLU's cost per unit of width comes from `ffn2`
+against `stack:conv`; the rest of `base` is the fixed part (embedding, final norm, LM head, the
+runtime's per-call overhead). This module is pure arithmetic on specs (no torch).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+
+from star_search.spec import MIXER_KINDS, ArchSpec, LayerSpec
+
+# The MoE feed-forward is timed at one reference shape and scaled (see `composition.py`).
+MOE_REFERENCE_EXPERTS = 8
+MOE_REFERENCE_TOP_K = 2
+FFN_RATIO_LOW = 2  # f1 = 2 x d_model
+FFN_RATIO_HIGH = 4  # f2 = 4 x d_model
+REFERENCE_CONV_KERNEL = 3
+
+
+@dataclass(frozen=True)
+class WidthKey:
+    """The global sizes a candidate's blocks are timed at; candidates sharing them share rows."""
+
+    d_model: int
+    n_heads: int
+    n_kv_heads: int
+    head_dim: int
+    vocab_size: int
+    tie_embeddings: bool
+    ssm_state_dim: int
+    ssm_expand: int
+    max_seq_len: int
+
+    @classmethod
+    def of(cls, spec: ArchSpec) -> WidthKey:
+        return cls(spec.d_model, spec.n_heads, spec.n_kv_heads, spec.head_dim, spec.vocab_size,
+                   spec.tie_embeddings, spec.ssm_state_dim, spec.ssm_expand, spec.max_seq_len)
+
+    def text(self) -> str:
+        """Stable text form (a key in the table file)."""
+        return ",".join(f"{name}={value}" for name, value in asdict(self).items())
+
+    @property
+    def f1(self) -> int:
+        return FFN_RATIO_LOW * self.d_model
+
+    @property
+    def f2(self) -> int:
+        return FFN_RATIO_HIGH * self.d_model
+
+    @property
+    def moe_expert_dim(self) -> int:
+        return self.d_model
+
+
+def component_names(spec: ArchSpec) -> tuple[str, ...]:
+    """The stack programs a prediction for `spec` needs at its width."""
+    names = ["base", "stack:conv", "ffn2"]
+    names += [f"stack:{kind}" for kind in MIXER_KINDS if kind != "conv" and spec.count(kind)]
+    if any(layer.ffn == "moe" for layer in spec.layers):
+        names.append("moe")
+    return tuple(names)
+
+
+def component_spec(width: WidthKey, component: str, stack_layers: int) -> ArchSpec:
+    """The whole-model spec that a table component times (see the module docstring)."""
+    base = ArchSpec(d_model=width.d_model, layers=(LayerSpec("conv"),), n_heads=width.n_heads,
+                    n_kv_heads=width.n_kv_heads, head_dim=width.head_dim, ffn_dim=width.f1,
+                    vocab_size=width.vocab_size, conv_kernel=REFERENCE_CONV_KERNEL,
+                    ssm_state_dim=width.ssm_state_dim, ssm_expand=width.ssm_expand,
+                    tie_embeddings=width.tie_embeddings, max_seq_len=width.max_seq_len,
+                    name=f"latency-table {component}")
+    if component == "base":
+        return base
+    if component == "ffn2":
+        return replace(base, layers=(LayerSpec("conv"),) * (stack_layers + 1), ffn_dim=width.f2)
+    if component == "moe":
+        return replace(base, layers=(LayerSpec("conv"),) + (LayerSpec("conv", "moe"),) * stack_layers,
+                       moe_num_experts=MOE_REFERENCE_EXPERTS, moe_top_k=MOE_REFERENCE_TOP_K,
+                       moe_expert_dim=width.moe_expert_dim)
+    kind = component.removeprefix("stack:")
+    if not component.startswith("stack:") or kind not in MIXER_KINDS:
+        raise ValueError(f"unknown latency table component {component!r}")
+    return replace(base, layers=(LayerSpec("conv"),) + (LayerSpec(kind),) * stack_layers)

@@ -1,0 +1,64 @@
+"""What `star-search latency build` and `star-search latency validate` do, as importable functions."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from star_search.device_profile import load_profile
+from star_search.latency.blocks import WidthKey
+from star_search.latency.composition import METRICS, block_costs
+from star_search.latency.predictor import LatencyPredictor
+from star_search.latency.validation import validate
+from star_search.lower import ProgramCache
+from star_search.resources import resolve_config
+from star_search.space import load_space
+
+
+def _predictor(device: str, space: str, cache_dir: str) -> tuple[LatencyPredictor, object]:
+    profile = load_profile(resolve_config(device, "device_profiles", "device"))
+    search_space = load_space(resolve_config(space, "search_spaces", "space"))
+    root = Path(cache_dir)
+    predictor = LatencyPredictor.load_or_build(profile, root / "latency", ProgramCache(root / "programs"),
+                                               space=search_space)
+    return predictor, search_space
+
+
+def table_summary(predictor: LatencyPredictor) -> str:
+    """Per width: the block costs of every metric; then the calibration fits."""
+    n = predictor.profile.latency.stack_layers
+    lines = [f"latency table {predictor.table.path} (version {predictor.version})"]
+    for row in predictor.table.widths.values():
+        width = WidthKey(**row["width"])
+        figures = row["components"]
+        lowering_s = sum(f["lowering_s"] for f in figures.values())
+        lines.append(f"d_model {width.d_model} (vocab {width.vocab_size}, {width.n_heads} heads), "
+                     f"{len(figures)} programs, lowered in {lowering_s:.0f} s:")
+        for metric in METRICS:
+            costs = block_costs(width, figures, n, metric)
+            scale, unit = (2**-20, "MiB") if metric == "peak_rss_bytes" else (1.0, "ms")
+            parts = ", ".join(f"{name} {value * scale:.4g}" for name, value in costs.items())
+            lines.append(f"  {metric} [{unit}]: {parts}")
+    entry = predictor.table.calibrations.get(predictor.calibration or "")
+    if entry:
+        fits = ", ".join(f"{metric}: {fit.intercept:.4g} + {fit.slope:.4g} x raw"
+                         for metric, fit in predictor.corrections().items())
+        lines.append(f"calibration {predictor.calibration} on {len(entry['archs'])} whole models: {fits}")
+    return "\n".join(lines)
+
+
+def run_build(device: str, space: str, cache_dir: str) -> str:
+    start = time.perf_counter()
+    predictor, _ = _predictor(device, space, cache_dir)
+    seconds = time.perf_counter() - start
+    summary = {"table": str(predictor.table.path), "table_version": predictor.version,
+               "widths": len(predictor.table.widths),
+               "programs": sum(len(r["components"]) for r in predictor.table.widths.values()),
+               "seconds": round(seconds, 1)}
+    return table_summary(predictor) + f"\nready in {seconds:.0f} s\n" + json.dumps(summary, sort_keys=True)
+
+
+def run_validate(device: str, space: str, cache_dir: str, n: int, seed: int) -> str:
+    predictor, search_space = _predictor(device, space, cache_dir)
+    return validate(predictor, search_space, n, seed).report()

@@ -1,0 +1,73 @@
+"""From timed stack programs to per-block costs, and from block costs to a whole candidate.
+
+`block_costs` turns the figures of one width's stack programs (see `blocks.py`) into per-block
+costs, metric by metric: a fixed part, one cost per mixer block (without its feed-forward), the
+SwiGLU's cost per unit of `ffn_dim`, and the MoE feed-forward at its reference shape.
+`compose` adds them up for a candidate; that raw sum is what the calibration corrects
+(blocks do not simply add: caches, threads and memory reuse differ between small and large
+programs). Costs are clamped at zero, since noise can make a small difference negative.
+
+Scaling rules (documented approximations): a SwiGLU block costs `swiglu_per_unit x ffn_dim`;
+the MoE feed-forward's time scales with the routed width `top_k x expert_dim` and its memory with
+the stored width `num_experts x expert_dim`, both relative to the reference (8 experts, top-2,
+expert_dim = d_model). The conv kernel length is not a table dimension: blocks are timed with
+3 taps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from star_search.errors import StarSearchError
+from star_search.latency.blocks import MOE_REFERENCE_EXPERTS, MOE_REFERENCE_TOP_K, WidthKey
+from star_search.spec import MIXER_KINDS, ArchSpec
+
+# Figures the table predicts, as named in a Measurement record.
+METRICS: tuple[str, ...] = ("ttft_ms", "decode_p50_ms", "decode_p95_ms", "peak_rss_bytes")
+MEMORY_METRICS = ("peak_rss_bytes",)
+
+BlockCosts = dict[str, float]  # "fixed", "mixer:<kind>", "swiglu_per_unit", "moe_reference"
+
+
+def block_costs(width: WidthKey, figures: Mapping[str, Mapping[str, float]], stack_layers: int,
+                metric: str) -> BlockCosts:
+    """Per-block costs of `metric` at `width` from the stack programs' figures (by component)."""
+    def get(component: str) -> float:
+        return float(figures[component][metric])
+
+    n = stack_layers
+    base = get("base")
+    conv_layer = (get("stack:conv") - base) / n
+    slope = max(0.0, (get("ffn2") - get("stack:conv")) / ((n + 1) * (width.f2 - width.f1)))
+    costs: BlockCosts = {"swiglu_per_unit": slope, "fixed": max(0.0, base - conv_layer)}
+    for kind in MIXER_KINDS:
+        if f"stack:{kind}" in figures:
+            layer = (get(f"stack:{kind}") - base) / n
+            costs[f"mixer:{kind}"] = max(0.0, layer - slope * width.f1)
+    if "moe" in figures:
+        moe_layer = (get("moe") - base) / n
+        costs["moe_reference"] = max(0.0, moe_layer - costs["mixer:conv"])
+    return costs
+
+
+def moe_scale(spec: ArchSpec, metric: str) -> float:
+    """The MoE feed-forward's cost relative to the reference shape the table timed."""
+    routed = spec.moe_top_k if metric not in MEMORY_METRICS else spec.moe_num_experts
+    reference = MOE_REFERENCE_TOP_K if metric not in MEMORY_METRICS else MOE_REFERENCE_EXPERTS
+    return (routed * spec.moe_expert_dim) / (reference * spec.d_model)
+
+
+def compose(spec: ArchSpec, costs: BlockCosts, metric: str) -> float:
+    """The raw (uncalibrated) figure of `spec`: fixed part plus every layer's blocks."""
+    total = costs["fixed"]
+    for index, layer in enumerate(spec.layers):
+        key = f"mixer:{layer.mixer}"
+        if key not in costs:
+            raise StarSearchError(f"latency table has no '{layer.mixer}' block at this width "
+                                  f"(layers[{index}] of {spec.pattern()})")
+        total += costs[key]
+        if layer.ffn == "moe":
+            total += costs["moe_reference"] * moe_scale(spec, metric)
+        else:
+            total += costs["swiglu_per_unit"] * spec.ffn_dim
+    return total

@@ -1,0 +1,216 @@
+"""LatencyPredictor: target-size latency and peak memory of a candidate from the device's table.
+
+`predict(spec)` adds the table's per-block costs over the candidate's layers (`composition.py`)
+and applies the device's linear correction fitted on whole-model measurements
+(`calibration.py`). Every figure is labelled `source: predicted` with the table version. A width
+the table has not seen yet is timed on first use (its stack programs are lowered and measured,
+then stored), so predictions never come from anything but measurements on this device.
+
+`load_or_build(profile, cache_dir, programs, space)` is what the search calls: it opens the table
+for the profile's current settings, times every width and operator family the space can produce,
+and fits (or reuses) the calibration on `profile.latency.calibration_archs` models drawn from the
+space.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from star_search import sizing
+from star_search.device_profile import DeviceProfile
+from star_search.latency.blocks import WidthKey, component_names, component_spec
+from star_search.latency.calibration import LinearCorrection, fit_correction
+from star_search.latency.composition import METRICS, block_costs, compose
+from star_search.latency.sampling import draw_archs
+from star_search.latency.table import LatencyTable
+from star_search.latency.whole import WholeModelMeter
+from star_search.lower import ProgramCache, ProgramShapes
+from star_search.lower.cache import LOWERING_RECIPE_VERSION
+from star_search.profiler.backend import Backend
+from star_search.profiler.backends import backend_for_profile
+from star_search.profiler.protocol import MeasurementProtocol
+from star_search.space.schema import SearchSpace
+from star_search.spec import ArchSpec
+
+# Random draws used to find every width and operator family a space can produce.
+SPACE_SURVEY_DRAWS = 256
+
+
+def _version(package: str) -> str:
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "absent"
+
+
+def table_protocol(profile: DeviceProfile) -> MeasurementProtocol:
+    """The profile's protocol with at least `latency.min_repeats` timed sequences."""
+    protocol = MeasurementProtocol.from_profile(profile)
+    repeats = max(protocol.repeats, profile.latency.min_repeats)
+    return replace(protocol, repeats=repeats, max_repeats=max(protocol.max_repeats, repeats))
+
+
+def table_settings(profile: DeviceProfile, device_id: str) -> dict[str, Any]:
+    """Everything a table's figures depend on (its version hashes this)."""
+    return {"device_id": device_id, "protocol": json.loads(table_protocol(profile).key()),
+            "shapes": ProgramShapes.from_profile(profile).to_dict(),
+            "quantize": profile.shapes.quantize, "stack_layers": profile.latency.stack_layers,
+            "executorch": _version("executorch"), "torch": _version("torch"),
+            "torchao": _version("torchao"), "lowering_recipe": LOWERING_RECIPE_VERSION}
+
+
+def space_calibration_key(space: SearchSpace, n: int, seed: int) -> str:
+    digest = hashlib.sha256(json.dumps(space.describe(), sort_keys=True, default=str).encode())
+    return f"{space.name}-{digest.hexdigest()[:8]}-n{n}-seed{seed}"
+
+
+class LatencyPredictor:
+    def __init__(self, profile: DeviceProfile, table: LatencyTable, meter: WholeModelMeter,
+                 calibration: str | None = None, echo: Callable[[str], None] = print):
+        self.profile = profile
+        self.table = table
+        self.meter = meter
+        self.calibration = calibration
+        self.echo = echo
+        self.protocol = table_protocol(profile)
+        self.whole_protocol = MeasurementProtocol.from_profile(profile)
+
+    @classmethod
+    def open(cls, profile: DeviceProfile, cache_dir: Path, programs: ProgramCache,
+             backend: Backend | None = None, echo: Callable[[str], None] = print) -> LatencyPredictor:
+        """The predictor over the profile's table in `cache_dir` (nothing is timed yet)."""
+        backend = backend or backend_for_profile(profile)
+        table = LatencyTable.open(Path(cache_dir), profile.name, table_settings(profile, backend.device_id))
+        meter = WholeModelMeter(profile, programs, backend, Path(cache_dir) / "measurements")
+        return cls(profile, table, meter, echo=echo)
+
+    @classmethod
+    def load_or_build(cls, profile: DeviceProfile, cache_dir: Path, programs: ProgramCache,
+                      space: SearchSpace | None = None, backend: Backend | None = None,
+                      echo: Callable[[str], None] = print) -> LatencyPredictor:
+        """Open the table; with a `space`, time what it needs and calibrate on models drawn from it."""
+        predictor = cls.open(profile, cache_dir, programs, backend, echo)
+        if space is not None:
+            predictor.build_for_space(space)
+        elif predictor.table.calibrations:
+            predictor.calibration = sorted(predictor.table.calibrations)[-1]
+        return predictor
+
+    # -- the table ----------------------------------------------------------------------------
+
+    @property
+    def version(self) -> str:
+        return self.table.version
+
+    def ensure(self, specs: Iterable[ArchSpec]) -> int:
+        """Time every stack program these specs need that the table lacks; returns how many."""
+        needed: dict[WidthKey, set[str]] = {}
+        for spec in specs:
+            needed.setdefault(WidthKey.of(spec), set()).update(component_names(spec))
+        if all(name in self.table.components(width) for width, names in needed.items() for name in names):
+            return 0
+        timed = 0
+        with self.table.locked():
+            for width, names in needed.items():
+                for name in sorted(names - set(self.table.components(width))):
+                    spec = component_spec(width, name, self.profile.latency.stack_layers)
+                    whole = self.meter.measure(spec, self.protocol)
+                    self.table.put_component(width, name, whole.figures())
+                    self.table.save()
+                    timed += 1
+                    m = whole.measurement
+                    self.echo(f"latency table: {name} at d_model={width.d_model} ({spec.n_layers} layers): "
+                              f"decode p50 {m.decode_p50_ms:.3f} ms, TTFT {m.ttft_ms:.2f} ms "
+                              f"({whole.seconds:.0f} s)")
+        return timed
+
+    def costs(self, spec: ArchSpec) -> dict[str, dict[str, float]]:
+        """Per-block costs at the spec's width, per metric (timing missing rows first)."""
+        self.ensure([spec])
+        width = WidthKey.of(spec)
+        figures = self.table.components(width)
+        return {metric: block_costs(width, figures, self.profile.latency.stack_layers, metric)
+                for metric in METRICS}
+
+    def raw(self, spec: ArchSpec) -> dict[str, float]:
+        """The uncalibrated sums of block costs, per metric."""
+        costs = self.costs(spec)
+        return {metric: compose(spec, costs[metric], metric) for metric in METRICS}
+
+    # -- calibration --------------------------------------------------------------------------
+
+    def corrections(self) -> dict[str, LinearCorrection]:
+        """The fitted line per metric (refitted from the stored calibration points)."""
+        archs = self.table.calibrations.get(self.calibration or "", {}).get("archs", [])
+        return {metric: fit_correction([a["raw"][metric] for a in archs],
+                                       [a["measured"][metric] for a in archs]) for metric in METRICS}
+
+    def calibrate(self, key: str, specs: Sequence[ArchSpec]) -> dict[str, LinearCorrection]:
+        """Measure `specs` whole, fit the correction of each metric, store it under `key`."""
+        self.ensure(specs)
+        archs = []
+        for spec in specs:
+            whole = self.meter.measure(spec, self.whole_protocol)
+            measured = whole.figures()
+            archs.append({"arch_id": spec.arch_id, "pattern": spec.pattern(), "d_model": spec.d_model,
+                          "raw": self.raw(spec), "measured": {m: measured[m] for m in METRICS}})
+            self.echo(f"latency calibration: {spec.pattern()} d_model={spec.d_model} measured whole "
+                      f"({whole.seconds:.0f} s)")
+        fits = {metric: fit_correction([a["raw"][metric] for a in archs],
+                                       [a["measured"][metric] for a in archs]) for metric in METRICS}
+        with self.table.locked():
+            self.table.calibrations[key] = {"archs": archs,
+                                            "corrections": {m: f.to_dict() for m, f in fits.items()}}
+            self.table.save()
+        self.calibration = key
+        return fits
+
+    def build_for_space(self, space: SearchSpace) -> None:
+        """Time every width and family the space produces; calibrate on models drawn from it."""
+        settings = self.profile.latency
+        key = space_calibration_key(space, settings.calibration_archs, settings.seed)
+        start = time.perf_counter()
+        survey = draw_archs(space, SPACE_SURVEY_DRAWS, settings.seed + 1, self.profile.target,
+                            max_draws=SPACE_SURVEY_DRAWS)
+        timed = self.ensure(survey)
+        if key not in self.table.calibrations:
+            calibration = draw_archs(space, settings.calibration_archs, settings.seed, self.profile.target)
+            self.calibrate(key, calibration)
+        self.calibration = key
+        if timed:
+            self.echo(f"latency table {self.table.path} built in {time.perf_counter() - start:.0f} s")
+
+    # -- prediction ---------------------------------------------------------------------------
+
+    def predict(self, spec: ArchSpec) -> dict[str, Any]:
+        """Predicted figures of `spec` at the profile's shapes (and its memory at context_len)."""
+        raw = self.raw(spec)
+        corrections = self.corrections()
+        value = {metric: corrections[metric].apply(raw[metric]) for metric in METRICS}
+        shapes = self.profile.shapes
+        ttft = max(value["ttft_ms"], 1e-6)
+        decode_p50 = max(value["decode_p50_ms"], 1e-6)
+        peak_rss = max(int(value["peak_rss_bytes"]), 0)
+        state_program = sizing.state_bytes(spec, shapes.max_seq_len)
+        state_context = sizing.state_bytes(spec, shapes.context_len)
+        return {
+            "source": "predicted", "table_version": self.version, "calibration": self.calibration,
+            "calibrated": self.calibration in self.table.calibrations,
+            "device_id": self.meter.backend.device_id, "threads": self.profile.threads,
+            "prompt_len": shapes.prompt_len, "decode_steps": shapes.decode_steps,
+            "ttft_ms": ttft, "prefill_tok_s": shapes.prompt_len / (ttft / 1000.0),
+            "decode_p50_ms": decode_p50, "decode_p95_ms": max(value["decode_p95_ms"], decode_p50),
+            "peak_rss_bytes": peak_rss,
+            # The program's KV caches hold prompt + decode tokens; at the profile's context they
+            # grow by the difference (the figure the memory budget of a long context needs).
+            "context_len": shapes.context_len, "state_bytes_at_context": state_context,
+            "peak_rss_at_context_bytes": peak_rss + state_context - state_program,
+            "raw": raw,
+        }

@@ -1,0 +1,105 @@
+"""Validation of the predictor against held-out architectures measured whole.
+
+Held-out models are drawn from the space with their own seed and never include a calibration
+model. Per metric: the share of predictions within ±10% of the measurement, the mean absolute
+percentage error (MAPE), and the worst cases. Errors are (predicted − measured) / measured.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from star_search.latency.predictor import LatencyPredictor
+from star_search.latency.sampling import draw_archs
+from star_search.space.schema import SearchSpace
+
+# Validated figures: prefill (time to first token), decode and memory.
+VALIDATED = {"ttft_ms": "prefill (TTFT)", "decode_p50_ms": "decode p50",
+             "decode_p95_ms": "decode p95", "peak_rss_bytes": "peak RSS"}
+TOLERANCE = 0.10
+WORST_SHOWN = 3
+
+
+@dataclass(frozen=True)
+class Case:
+    arch_id: str
+    pattern: str
+    d_model: int
+    predicted: dict[str, float]
+    measured: dict[str, float]
+
+    def error(self, metric: str) -> float:
+        return (self.predicted[metric] - self.measured[metric]) / self.measured[metric]
+
+
+def metric_summary(cases: list[Case], metric: str) -> dict[str, Any]:
+    errors = [case.error(metric) for case in cases]
+    worst = sorted(cases, key=lambda case: -abs(case.error(metric)))[:WORST_SHOWN]
+    return {
+        "within_10pct": sum(abs(e) <= TOLERANCE for e in errors) / len(errors),
+        "mape": statistics.fmean(abs(e) for e in errors),
+        "median_error": statistics.median(errors),
+        "worst": [{"arch_id": c.arch_id, "pattern": c.pattern, "d_model": c.d_model,
+                   "predicted": c.predicted[metric], "measured": c.measured[metric],
+                   "error": c.error(metric)} for c in worst],
+    }
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    device_id: str
+    table_version: str
+    calibration: str | None
+    space: str
+    cases: list[Case]
+    seconds: float
+
+    def summary(self) -> dict[str, Any]:
+        return {"device": self.device_id, "table_version": self.table_version,
+                "calibration": self.calibration, "space": self.space, "n": len(self.cases),
+                "seconds": round(self.seconds, 1),
+                **{metric: metric_summary(self.cases, metric) for metric in VALIDATED}}
+
+    def report(self) -> str:
+        """Human-readable table per metric, then one JSON line of the same figures."""
+        summary = self.summary()
+        lines = [f"latency table {self.table_version} on {self.device_id}: {len(self.cases)} held-out "
+                 f"architectures from space '{self.space}' measured whole ({self.seconds:.0f} s)",
+                 f"{'figure':<16} {'within ±10%':>11} {'MAPE':>7} {'median error':>13}"]
+        for metric, label in VALIDATED.items():
+            s = summary[metric]
+            lines.append(f"{label:<16} {s['within_10pct']:>10.0%} {s['mape']:>7.1%} "
+                         f"{s['median_error']:>+13.1%}")
+        for metric, label in VALIDATED.items():
+            lines.append(f"worst {label}:")
+            for w in summary[metric]["worst"]:
+                lines.append(f"  {w['pattern']:<10} d_model {w['d_model']:<5} "
+                             f"predicted {w['predicted']:,.3f} "
+                             f"measured {w['measured']:,.3f} ({w['error']:+.1%})")
+        lines.append(json.dumps(summary, sort_keys=True))
+        return "\n".join(lines)
+
+
+def validate(predictor: LatencyPredictor, space: SearchSpace, n: int, seed: int,
+             echo: Callable[[str], None] = print) -> ValidationResult:
+    """Predict and measure `n` held-out models drawn from `space` (calibration models excluded)."""
+    start = time.perf_counter()
+    calibration = predictor.table.calibrations.get(predictor.calibration or "", {})
+    exclude = {arch["arch_id"] for arch in calibration.get("archs", [])}
+    cases = []
+    for spec in draw_archs(space, n, seed, predictor.profile.target, exclude=exclude):
+        prediction = predictor.predict(spec)
+        whole = predictor.meter.measure(spec, predictor.whole_protocol)
+        measured = whole.figures()
+        case = Case(spec.arch_id, spec.pattern(), spec.d_model,
+                    {m: float(prediction[m]) for m in VALIDATED}, {m: float(measured[m]) for m in VALIDATED})
+        cases.append(case)
+        echo(f"held-out {len(cases)}/{n} {case.pattern:<10} d_model {case.d_model}: " + ", ".join(
+            f"{label} {case.error(m):+.1%}" for m, label in VALIDATED.items()))
+    return ValidationResult(predictor.meter.backend.device_id, predictor.version, predictor.calibration,
+                            space.name, cases, time.perf_counter() - start)

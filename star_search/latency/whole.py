@@ -1,0 +1,60 @@
+"""Lower and measure one whole program for the latency table, its calibration and validation.
+
+Programs come from the shared `ProgramCache` and measurements from a `MeasurementCache` beside
+the table, so a table component, a calibration model or a held-out model is never lowered or
+timed twice on one device.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from star_search.device_profile import DeviceProfile
+from star_search.lower import ProgramCache, ProgramShapes
+from star_search.profiler.backend import Backend
+from star_search.profiler.measurement import Measurement
+from star_search.profiler.measurement_cache import MeasurementCache
+from star_search.profiler.protocol import MeasurementProtocol
+from star_search.spec import ArchSpec
+
+
+@dataclass(frozen=True)
+class WholeFigures:
+    """A measured program: its figures plus where they came from and what they cost."""
+
+    measurement: Measurement
+    arch_id: str
+    lowering_s: float  # lowering wall time when it was lowered (0 when unknown)
+    seconds: float  # wall time of this call (≈0 when both caches hit)
+
+    def figures(self) -> dict[str, Any]:
+        m = self.measurement
+        return {"ttft_ms": m.ttft_ms, "decode_p50_ms": m.decode_p50_ms, "decode_p95_ms": m.decode_p95_ms,
+                "peak_rss_bytes": m.peak_rss_bytes, "ttft_cv": m.ttft_cv,
+                "decode_repeat_cv": m.decode_repeat_cv, "repeats": m.repeats,
+                "program_sha256": m.program_sha256, "arch_id": self.arch_id,
+                "lowering_s": round(self.lowering_s, 2)}
+
+
+class WholeModelMeter:
+    """Lowers `spec` at the profile's shapes (cached) and measures it under `protocol` (cached)."""
+
+    def __init__(self, profile: DeviceProfile, programs: ProgramCache, backend: Backend,
+                 measurements_dir: Path):
+        self.profile = profile
+        self.programs = programs
+        self.backend = backend
+        self.measurements = MeasurementCache(measurements_dir)
+        self.shapes = ProgramShapes.from_profile(profile)
+
+    def measure(self, spec: ArchSpec, protocol: MeasurementProtocol) -> WholeFigures:
+        start = time.perf_counter()
+        program = self.programs.get_or_lower(spec, self.shapes, self.profile.shapes.quantize)
+        measurement = self.measurements.get(program.sha256, self.backend.device_id, protocol)
+        if measurement is None:
+            measurement = self.backend.measure(program.path, protocol)
+            self.measurements.put(self.backend.device_id, protocol, measurement)
+        return WholeFigures(measurement, spec.arch_id, program.lowering_s, time.perf_counter() - start)

@@ -1,0 +1,101 @@
+"""The table's arithmetic: stack differences recover block costs, blocks compose, fits recover lines."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from star_search.device_profile import parse_profile
+from star_search.errors import ProfileError, StarSearchError
+from star_search.latency.blocks import WidthKey, component_names, component_spec
+from star_search.latency.calibration import fit_correction
+from star_search.latency.composition import block_costs, compose, moe_scale
+from star_search.latency.table import LatencyTable
+from star_search.spec import ArchSpec, LayerSpec
+
+WIDTH = WidthKey(d_model=64, n_heads=4, n_kv_heads=2, head_dim=16, vocab_size=256, tie_embeddings=True,
+                 ssm_state_dim=16, ssm_expand=1, max_seq_len=256)
+# Ground truth used to fabricate stack figures: fixed part, mixer costs, SwiGLU per unit, MoE.
+TRUTH = {"fixed": 3.0, "mixer:conv": 0.5, "mixer:attention": 1.25, "mixer:ssm": 2.0,
+         "mixer:linear_attention": 0.75, "swiglu_per_unit": 0.01, "moe_reference": 4.0}
+
+
+def _figure(spec: ArchSpec) -> float:
+    """What a stack program would measure if blocks added exactly (the model's assumption)."""
+    return compose(spec, TRUTH, "ttft_ms")
+
+
+def _figures(stack_layers: int) -> dict[str, dict[str, float]]:
+    names = ["base", "stack:conv", "stack:attention", "stack:ssm", "stack:linear_attention", "ffn2", "moe"]
+    return {name: {"ttft_ms": _figure(component_spec(WIDTH, name, stack_layers))} for name in names}
+
+
+@pytest.mark.parametrize("stack_layers", [1, 2, 4])
+def test_stack_differences_recover_the_block_costs(stack_layers):
+    costs = block_costs(WIDTH, _figures(stack_layers), stack_layers, "ttft_ms")
+    assert costs == pytest.approx(TRUTH)
+
+
+def test_a_candidate_composes_from_its_layers():
+    spec = ArchSpec(d_model=64, layers=(LayerSpec("conv"), LayerSpec("attention"), LayerSpec("ssm", "moe")),
+                    n_heads=4, n_kv_heads=2, head_dim=16, ffn_dim=160, vocab_size=256,
+                    moe_num_experts=16, moe_top_k=4, moe_expert_dim=32)
+    expected = 3.0 + 0.5 + 1.25 + 2.0 + 2 * 0.01 * 160 + 4.0 * (4 * 32) / (2 * 64)
+    assert compose(spec, TRUTH, "ttft_ms") == pytest.approx(expected)
+    # Memory scales with the experts stored, time with the experts routed to.
+    assert moe_scale(spec, "peak_rss_bytes") == pytest.approx(16 * 32 / (8 * 64))
+    assert moe_scale(spec, "decode_p50_ms") == pytest.approx(4 * 32 / (2 * 64))
+
+
+def test_a_missing_block_is_a_clear_error():
+    spec = ArchSpec(d_model=64, layers=(LayerSpec("ssm"),), n_heads=4, n_kv_heads=2, head_dim=16,
+                    ffn_dim=128, vocab_size=256)
+    partial = {k: v for k, v in TRUTH.items() if k != "mixer:ssm"}
+    with pytest.raises(StarSearchError, match="no 'ssm' block"):
+        compose(spec, partial, "ttft_ms")
+
+
+def test_components_are_valid_specs_of_the_width():
+    spec = ArchSpec(d_model=64, layers=(LayerSpec("linear_attention"), LayerSpec("conv", "moe")), n_heads=4,
+                    n_kv_heads=2, head_dim=16, ffn_dim=128, vocab_size=256, moe_num_experts=4,
+                    moe_top_k=1, moe_expert_dim=64)
+    names = component_names(spec)
+    assert names == ("base", "stack:conv", "ffn2", "stack:linear_attention", "moe")
+    for name in names:
+        program = component_spec(WidthKey.of(spec), name, 3)
+        assert WidthKey.of(program) == WidthKey.of(spec)
+    assert component_spec(WIDTH, "stack:attention", 3).pattern() == "caaa"
+    with pytest.raises(ValueError):
+        component_spec(WIDTH, "stack:mlp", 3)
+
+
+def test_relative_least_squares_recovers_a_line():
+    raw = [1.0, 2.0, 5.0, 9.0]
+    fit = fit_correction(raw, [0.5 + 1.5 * x for x in raw])
+    assert (fit.intercept, fit.slope, fit.points) == pytest.approx((0.5, 1.5, 4))
+    single = fit_correction([2.0], [3.0])
+    assert (single.intercept, single.slope) == pytest.approx((0.0, 1.5))
+    assert fit_correction([], []).apply(7.0) == 7.0
+
+
+def test_a_table_file_is_versioned_by_what_it_depends_on(tmp_path):
+    settings = {"device_id": "local:x", "threads": 2}
+    table = LatencyTable.open(tmp_path, "dev", settings)
+    table.put_component(WIDTH, "base", {"ttft_ms": 1.0})
+    table.save()
+    assert LatencyTable.open(tmp_path, "dev", settings).components(WIDTH) == {"base": {"ttft_ms": 1.0}}
+    changed = LatencyTable.open(tmp_path, "dev", {**settings, "threads": 1})
+    assert changed.path != table.path and changed.components(WIDTH) == {}
+    data = json.loads(table.path.read_text())
+    assert data["table_version"] == table.version and data["settings"] == settings
+    table.path.write_text("{ not json")
+    with pytest.raises(StarSearchError, match="damaged"):
+        LatencyTable.open(tmp_path, "dev", settings)
+
+
+@pytest.mark.parametrize(("field", "value"), [("stack_layers", 0), ("min_repeats", "many"),
+                                              ("calibration_archs", -1), ("seed", 1.5), ("depth", 3)])
+def test_a_bad_latency_section_names_its_field(field, value):
+    with pytest.raises(ProfileError, match=f"latency.{field}"):
+        parse_profile({"name": "p", "latency": {field: value}})

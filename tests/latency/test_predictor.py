@@ -1,0 +1,81 @@
+"""A real table on this machine: tiny stack programs lowered through ExecuTorch and measured."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from star_search.device_profile import parse_profile
+from star_search.latency import LatencyPredictor, validate
+from star_search.latency.sampling import draw_archs
+from star_search.lower import ProgramCache
+from star_search.space import parse_space
+
+pytestmark = pytest.mark.slow
+
+SPACE = {
+    "name": "tiny-latency",
+    "description": "Two-layer hybrids narrow enough to lower in seconds.",
+    "fixed": {"vocab_size": 256, "head_dim": 16, "n_kv_heads": 2, "ffn_multiple_of": 16, "max_seq_len": 256},
+    "params": {"d_model": {"choices": [32]}, "ffn_ratio": {"choices": [2.0, 3.0]}},
+    "layers": [{"slots": [{"mixer": ["conv", "attention"]}, {"mixer": ["conv", "ssm"]}]}],
+}
+PROFILE = {
+    "name": "tiny-cpu", "backend": "local", "threads": 1,
+    "shapes": {"prompt_len": 16, "decode_steps": 8, "context_len": 1024},
+    "protocol": {"warmup": 1, "repeats": 2, "max_repeats": 3},
+    "latency": {"stack_layers": 2, "calibration_archs": 2, "min_repeats": 2},
+}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> tuple[LatencyPredictor, Path, list[str]]:
+    root = tmp_path_factory.mktemp("latency")
+    lines: list[str] = []
+    predictor = LatencyPredictor.load_or_build(parse_profile(PROFILE), root / "latency",
+                                               ProgramCache(root / "programs"), space=parse_space(SPACE),
+                                               echo=lines.append)
+    return predictor, root, lines
+
+
+def test_the_table_times_every_family_the_space_uses_and_is_calibrated(built):
+    predictor, _, lines = built
+    (row,) = predictor.table.widths.values()
+    assert set(row["components"]) == {"base", "stack:conv", "ffn2", "stack:attention", "stack:ssm"}
+    for figures in row["components"].values():
+        assert figures["decode_p50_ms"] > 0 and figures["peak_rss_bytes"] > 0
+        assert len(figures["program_sha256"]) == 64
+    calibration = predictor.table.calibrations[predictor.calibration]
+    assert len(calibration["archs"]) == 2
+    assert any(line.startswith("latency calibration") for line in lines)
+
+
+def test_predictions_are_labelled_and_plausible(built):
+    predictor, _, _ = built
+    spec = draw_archs(parse_space(SPACE), 1, seed=7, target=predictor.profile.target)[0]
+    prediction = predictor.predict(spec)
+    assert prediction["source"] == "predicted" and prediction["calibrated"]
+    assert prediction["table_version"] == predictor.version
+    assert 0 < prediction["ttft_ms"] < 10_000
+    assert 0 < prediction["decode_p50_ms"] <= prediction["decode_p95_ms"]
+    assert prediction["prefill_tok_s"] == pytest.approx(16 / (prediction["ttft_ms"] / 1000))
+    # A 1024-token context holds more KV cache than the 24-token program when there is attention.
+    growth = prediction["peak_rss_at_context_bytes"] - prediction["peak_rss_bytes"]
+    assert (growth > 0) == (spec.count("attention") > 0)
+
+
+def test_reopening_times_nothing_and_validation_reports_json(built):
+    predictor, root, _ = built
+    again = LatencyPredictor.load_or_build(predictor.profile, root / "latency",
+                                           ProgramCache(root / "programs"), space=parse_space(SPACE),
+                                           echo=lambda line: None)
+    assert again.version == predictor.version and again.table.path == predictor.table.path
+    assert again.ensure(draw_archs(parse_space(SPACE), 8, seed=3, target=predictor.profile.target)) == 0
+    result = validate(again, parse_space(SPACE), n=2, seed=99, echo=lambda line: None)
+    calibrated = {a["arch_id"] for a in predictor.table.calibrations[predictor.calibration]["archs"]}
+    assert len(result.cases) >= 1 and not calibrated & {case.arch_id for case in result.cases}
+    summary = json.loads(result.report().splitlines()[-1])
+    for metric in ("ttft_ms", "decode_p50_ms", "peak_rss_bytes"):
+        assert 0 <= summary[metric]["within_10pct"] <= 1 and summary[metric]["mape"] >= 0
