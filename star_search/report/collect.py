@@ -94,7 +94,7 @@ def member(trial: FrozenTrial, names: tuple[str, ...]) -> FrontMember:
 def _stopped(trial: FrozenTrial) -> StoppedTrial:
     attrs = trial.user_attrs
     if trial.state == TrialState.PRUNED:
-        stage, reason = "static check", attrs.get("prune_reason", "")
+        stage, reason = attrs.get("prune_stage", "?"), attrs.get("prune_reason", "")
     else:
         stage, reason = attrs.get("fail_stage", "?"), attrs.get("fail_reason", "")
     return StoppedTrial(trial.number, trial.state.name, str(stage), str(reason or "(no reason recorded)"),

@@ -16,6 +16,7 @@ from star_search.report.figures import (
     draw_budget,
     hover_data,
     hover_template,
+    trial_axis,
 )
 
 
@@ -79,6 +80,7 @@ def hypervolumes_figure(comparison: Comparison) -> go.Figure | None:
     if not figure.data:
         return None
     base_layout(figure, "Hypervolume over trials, every study in the same box", height=360)
-    figure.update_layout(xaxis_title="trial number", yaxis_title="fraction of the box",
-                         yaxis_rangemode="tozero")
+    figure.update_layout(yaxis_title="fraction of the box", yaxis_rangemode="tozero")
+    trial_axis(figure, [n for report in comparison.reports if report.hypervolume
+                        for n in report.hypervolume.numbers])
     return figure

@@ -4,12 +4,13 @@ and the chosen program's per-operator time."""
 from __future__ import annotations
 
 import html
+import math
 
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from star_search.report.figures import base_layout
-from star_search.report.latency_check import COMPARED, LatencyComparison
+from star_search.report.latency_check import COMPARED, WITHIN, LatencyComparison
 from star_search.report.operator_times import OperatorBreakdown
 from star_search.report.proxy_tasks import TaskHeatmap
 
@@ -33,7 +34,9 @@ def _heatmap(z: tuple[tuple[float | None, ...], ...], columns: list[str], rows: 
 
 
 def family_heatmap_figure(heatmap: TaskHeatmap) -> go.Figure | None:
-    if not heatmap.families:
+    """Scores by family; None when there are no family means, or when every family has one task
+    (the per-task heatmap then shows the same cells)."""
+    if not heatmap.families or len(set(heatmap.task_families)) == len(heatmap.tasks):
         return None
     rows = [html.escape(label) for label in heatmap.labels]
     columns = [html.escape(name) for name in heatmap.families]
@@ -52,28 +55,46 @@ def task_heatmap_figure(heatmap: TaskHeatmap) -> go.Figure:
 
 
 def latency_figure(comparison: LatencyComparison) -> go.Figure | None:
-    """Predicted (y) against measured (x), one panel per compared figure; the diagonal is exact."""
-    metrics = [m for m in COMPARED if comparison.for_metric(m)]
+    """Predicted (y) against measured (x), one panel per compared figure (three to a row), in the
+    figure's display unit; the dashed diagonal is an exact prediction, the band ±`WITHIN`."""
+    metrics = [error.metric for error in comparison.errors]
     if not metrics:
         return None
-    figure = make_subplots(rows=1, cols=len(metrics), subplot_titles=[html.escape(m) for m in metrics],
-                           horizontal_spacing=0.1)
-    for column, metric in enumerate(metrics, start=1):
+    n_cols = min(3, len(metrics))
+    n_rows = math.ceil(len(metrics) / n_cols)
+    titles = [f"{html.escape(m)}: MAPE {100 * e.mape:.1f}%, {100 * e.within:.1f}% within "
+              f"±{100 * WITHIN:.0f}%" for m, e in zip(metrics, comparison.errors, strict=True)]
+    figure = make_subplots(rows=n_rows, cols=n_cols, subplot_titles=titles, horizontal_spacing=0.08,
+                           vertical_spacing=0.3 / n_rows)
+    for index, metric in enumerate(metrics):
+        row, col = index // n_cols + 1, index % n_cols + 1
+        unit, factor = COMPARED[metric]
         pairs = comparison.for_metric(metric)
-        measured, predicted = [p.measured for p in pairs], [p.predicted for p in pairs]
-        low, high = min(measured + predicted) * 0.95, max(measured + predicted) * 1.05
+        measured = [p.measured * factor for p in pairs]
+        predicted = [p.predicted * factor for p in pairs]
+        # Pad by a share of the span, so the extreme points are whole, not cut by the frame.
+        smallest, largest = min(measured + predicted), max(measured + predicted)
+        pad = 0.06 * (largest - smallest) or 0.05 * largest
+        low, high = max(smallest - pad, smallest / 2), largest + pad
+        figure.add_trace(go.Scatter(x=[low, high, high, low], y=[low * (1 - WITHIN), high * (1 - WITHIN),
+                                                                 high * (1 + WITHIN), low * (1 + WITHIN)],
+                                    fill="toself", mode="none", fillcolor="rgba(120,120,120,0.12)",
+                                    hoverinfo="skip", showlegend=False), row=row, col=col)
         figure.add_trace(go.Scatter(x=[low, high], y=[low, high], mode="lines", hoverinfo="skip",
-                                    line=dict(color="#888", dash="dash", width=1), showlegend=column == 1,
-                                    name="prediction = measurement"), row=1, col=column)
+                                    line=dict(color="#888", dash="dash", width=1), showlegend=False),
+                         row=row, col=col)
         figure.add_trace(go.Scatter(
-            x=measured, y=predicted, mode="markers", name="trial", showlegend=column == 1,
+            x=measured, y=predicted, mode="markers", showlegend=False,
             marker=dict(size=8, color="#9467bd", opacity=0.75),
             customdata=[[p.number, 100 * p.relative_error] for p in pairs],
-            hovertemplate=("trial %{customdata[0]}<br>measured %{x:.3g} ms<br>predicted %{y:.3g} ms<br>"
-                           "error %{customdata[1]:+.1f}%<extra></extra>")), row=1, col=column)
-        figure.update_xaxes(title_text="measured (ms)", row=1, col=column)
-        figure.update_yaxes(title_text="predicted (ms)", row=1, col=column)
-    base_layout(figure, "Predicted (y) vs measured (x); dashed: prediction = measurement", height=420)
+            hovertemplate=(f"trial %{{customdata[0]}}<br>measured %{{x:.4g}} {unit}<br>predicted "
+                           f"%{{y:.4g}} {unit}<br>error %{{customdata[1]:+.1f}}%<extra></extra>")),
+            row=row, col=col)
+        figure.update_xaxes(title_text=f"measured ({unit})", range=[low, high], row=row, col=col)
+        figure.update_yaxes(title_text=f"predicted ({unit})", range=[low, high], row=row, col=col)
+    figure.update_annotations(font_size=12)
+    base_layout(figure, f"Predicted (y) vs measured (x) per figure; dashed: prediction = measurement, "
+                        f"grey band: within ±{100 * WITHIN:.0f}%", height=120 + 330 * n_rows)
     figure.update_layout(showlegend=False, margin=dict(t=40))
     return figure
 

@@ -3,7 +3,7 @@ program's per-operator time. Each says plainly when its data is absent from the 
 
 from __future__ import annotations
 
-import statistics
+import re
 
 from star_search.report.detail_figures import (
     TOP_OPERATORS,
@@ -12,9 +12,14 @@ from star_search.report.detail_figures import (
     operator_figure,
     task_heatmap_figure,
 )
-from star_search.report.latency_check import COMPARED
+from star_search.report.latency_check import COMPARED, WITHIN, LatencyComparison
 from star_search.report.model import ReportModel
 from star_search.report.sections import esc, figure_block, section
+
+
+def code_spans(text: str) -> str:
+    """Already-escaped `text` with each `name` in backticks set as <code>name</code>."""
+    return re.sub(r"`([^`<>]+)`", r"<code>\1</code>", text)
 
 
 def tasks_section(report: ReportModel, prefix: str = "") -> str:
@@ -31,21 +36,19 @@ def tasks_section(report: ReportModel, prefix: str = "") -> str:
                    + figure_block(task_heatmap_figure(heatmap), f"{prefix}task-scores"))
 
 
-def _error_table(report: ReportModel) -> str:
-    rows = []
-    for metric in COMPARED:
-        pairs = report.latency.for_metric(metric)
-        if not pairs:
-            continue
-        errors = [abs(p.relative_error) * 100 for p in pairs]
-        signed = [p.relative_error * 100 for p in pairs]
-        rows.append(f"<tr><td>{esc(metric)}</td><td class=num>{len(pairs)}</td>"
-                    f"<td class=num>{statistics.median(errors):.1f}%</td>"
-                    f"<td class=num>{max(errors):.1f}%</td>"
-                    f"<td class=num>{statistics.fmean(signed):+.1f}%</td></tr>")
-    return ('<table class="facts"><thead><tr><th>figure</th><th>trials</th><th>median |error|</th>'
-            "<th>max |error|</th><th>mean error (bias)</th></tr></thead>"
-            f'<tbody>{"".join(rows)}</tbody></table>')
+def _percent(fraction: float, signed: bool = False) -> str:
+    return f"{100 * fraction:+.1f}%" if signed else f"{100 * fraction:.1f}%"
+
+
+def _error_table(latency: LatencyComparison) -> str:
+    rows = "".join(
+        f"<tr><td>{esc(e.metric)}</td><td>{esc(COMPARED[e.metric][0])}</td><td class=num>{e.n}</td>"
+        f"<td class=num>{_percent(e.mape)}</td><td class=num>{_percent(e.median_abs)}</td>"
+        f"<td class=num>{_percent(e.max_abs)}</td><td class=num>{_percent(e.within)}</td>"
+        f"<td class=num>{_percent(e.bias, signed=True)}</td></tr>" for e in latency.errors)
+    return ('<table class="facts"><thead><tr><th>figure</th><th>unit</th><th>trials</th><th>MAPE</th>'
+            f"<th>median |error|</th><th>max |error|</th><th>within ±{100 * WITHIN:.0f}%</th>"
+            f"<th>mean error (bias)</th></tr></thead><tbody>{rows}</tbody></table>")
 
 
 def latency_section(report: ReportModel, prefix: str = "") -> str:
@@ -54,15 +57,23 @@ def latency_section(report: ReportModel, prefix: str = "") -> str:
     if latency.n_predicted == 0:
         return section(prefix, "latency", title,
                        f"<p>No predictions in this study: all {latency.n_measured} trials with latency "
-                       f"figures were measured.</p>")
-    counts = (f'<p class="note">{latency.n_predicted} trials have predicted figures, {latency.n_measured} '
-              f"have measured ones; {len({p.number for p in latency.pairs})} have both.</p>")
+                       f"figures were measured. (A search records the latency table's prediction of a "
+                       f"trial, <code>prediction</code>, when its pipeline has the <code>predict</code> "
+                       f"stage.)</p>")
+    versions = ", ".join(latency.table_versions)
+    counts = (f'<p class="note">{latency.n_predicted} trials have a prediction (<code>prediction</code>, '
+              f"from the latency table), {latency.n_measured} were measured whole "
+              f"(<code>measurement</code>); {latency.n_compared} have both and are compared here"
+              f"{f' (table version {esc(versions)})' if versions else ''}. Error = (predicted − measured) "
+              f"/ measured; MAPE is the mean of its absolute value.</p>")
     figure = latency_figure(latency)
     if figure is None:
         return section(prefix, "latency", title,
-                       counts + "<p>No trial has both a prediction and a measurement to compare yet.</p>")
+                       counts + "<p>No trial has both a prediction and a measurement to compare yet: "
+                       "the pipeline measures only the candidates that reach its <code>measure</code> "
+                       "stage.</p>")
     return section(prefix, "latency", title,
-                   counts + _error_table(report) + figure_block(figure, f"{prefix}latency-check"))
+                   counts + _error_table(latency) + figure_block(figure, f"{prefix}latency-check"))
 
 
 def operators_section(report: ReportModel, prefix: str = "") -> str:
@@ -71,7 +82,7 @@ def operators_section(report: ReportModel, prefix: str = "") -> str:
     figure = operator_figure(breakdown)
     if figure is None:
         return section(prefix, "operators", title,
-                       f"<p>No per-operator breakdown: {esc(breakdown.note)}.</p>")
+                       f"<p>No per-operator breakdown: {code_spans(esc(breakdown.note))}.</p>")
     per_method = [sum(r.method == row.method for r in breakdown.rows) for row in breakdown.rows]
     rest = (f" The largest {TOP_OPERATORS} per method are drawn; the rest are summed as other."
             if max(per_method) > TOP_OPERATORS else "")

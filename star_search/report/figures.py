@@ -66,6 +66,12 @@ def base_layout(figure: go.Figure, title: str, height: int = 420) -> None:
     )
 
 
+def trial_axis(figure: go.Figure, numbers: list[int]) -> None:
+    """Label the x axis as trial numbers, with a tick per trial when there are few (never 0.5)."""
+    few = bool(numbers) and max(numbers) - min(numbers) < 12
+    figure.update_xaxes(title_text="trial number", dtick=1 if few else None, tick0=0 if few else None)
+
+
 def budget_in_view(budget: float, values: list[float]) -> bool:
     """Whether a budget line belongs in the plot: not further beyond the data than twice the
     data's own spread (a far budget would squash every point into one column)."""
@@ -77,23 +83,23 @@ def budget_in_view(budget: float, values: list[float]) -> bool:
 
 
 def draw_budget(figure: go.Figure, budget: float | None, values: list[float], colour: str = "#444",
-                label: bool = True, **subplot: int) -> None:
-    """A dashed vertical line at `budget`, or a note in the corner when it is far off the data."""
+                label: bool = True, **subplot: int) -> str:
+    """A dashed vertical line at `budget` when it is near the data. Returns "" then (or with no
+    budget); when the budget is far off the data, draws nothing and returns a note saying where
+    it is, for the caller to show beside the plot (inside it, it could cover points)."""
     if budget is None:
-        return
+        return ""
     budget = float(budget)
     if budget_in_view(budget, values):
-        figure.add_vline(x=budget, line=dict(dash="dash", color=colour, width=1.5),
-                         annotation_text=f"budget {budget:g}" if label else None,
-                         annotation_position="bottom left", annotation_textangle=-90,
-                         annotation_font_size=11, **subplot)
-    elif label:
-        side = "right" if budget > max(values) else "left"
-        figure.add_annotation(text=f"budget {budget:g} (far to the {side}; every point is within it)"
-                              if side == "right" else f"budget {budget:g} (far to the left)",
-                              xref="paper", yref="paper", x=1.0 if side == "right" else 0.0, y=0.0,
-                              xanchor=side, yanchor="bottom", showarrow=False,
-                              font=dict(size=11, color=colour))
+        # Without a label, pass no annotation_* at all: any of them makes Plotly add one that
+        # reads "new text".
+        annotation = dict(annotation_text=f"budget {budget:g}", annotation_position="bottom left",
+                          annotation_textangle=-90, annotation_font_size=11) if label else {}
+        figure.add_vline(x=budget, line=dict(dash="dash", color=colour, width=1.5), **annotation, **subplot)
+        return ""
+    if budget > max(values):
+        return f"budget {budget:g} is far to the right: every point is within it"
+    return f"budget {budget:g} is far to the left: every point breaks it"
 
 
 def tradeoff_figure(report: ReportModel, x_name: str) -> go.Figure:
@@ -118,8 +124,9 @@ def tradeoff_figure(report: ReportModel, x_name: str) -> go.Figure:
             x=chosen[x_name].tolist(), y=chosen[y_name].tolist(), mode="markers", name="chosen",
             marker=CHOSEN_MARKER, customdata=hover_data(chosen),
             hovertemplate=hover_template(x_name, y_name, "chosen")))
-    draw_budget(figure, report.summary.budgets.get(x_name), frame[x_name].dropna().tolist())
-    base_layout(figure, f"{html.escape(y_name)} vs {html.escape(x_name)}")
+    note = draw_budget(figure, report.summary.budgets.get(x_name), frame[x_name].dropna().tolist())
+    base_layout(figure, f"{html.escape(y_name)} vs {html.escape(x_name)}"
+                        + (f' <span class="aside">({html.escape(note)})</span>' if note else ""))
     figure.update_layout(xaxis_title=axis_title(x_name), yaxis_title=axis_title(y_name))
     return figure
 

@@ -7,7 +7,7 @@ import html
 
 import plotly.graph_objects as go
 
-from star_search.report.figures import GROUPS, base_layout
+from star_search.report.figures import GROUPS, base_layout, trial_axis
 from star_search.report.model import ReportModel
 from star_search.report.progress import HypervolumeTrace
 
@@ -56,6 +56,7 @@ def hypervolume_figure(trace: HypervolumeTrace) -> go.Figure | None:
         name="hypervolume", hovertemplate="after trial %{x}<br>hypervolume %{y:.4f}<extra></extra>"))
     base_layout(figure, f"Hypervolume of the feasible front: {trace.final:.4f} after "
                         f"{len(trace.numbers)} trials", height=340)
-    figure.update_layout(xaxis_title="trial number", yaxis_title=html.escape("fraction of the box"),
-                         showlegend=False, yaxis_rangemode="tozero")
+    figure.update_layout(yaxis_title=html.escape("fraction of the box"), showlegend=False,
+                         yaxis_rangemode="tozero")
+    trial_axis(figure, list(trace.numbers))
     return figure

@@ -33,6 +33,7 @@ p.note { color: #555; font-size: 0.88rem; max-width: 70rem; margin: 0.3rem 0 0.8
 table { border-collapse: collapse; font-size: 0.84rem; background: #fff; }
 th, td { padding: 0.25rem 0.55rem; border-bottom: 1px solid #eee; text-align: left; vertical-align: top; }
 table.facts th { font-weight: 600; color: #555; white-space: nowrap; }
+table.facts { margin-bottom: 0.75rem; }
 .scroll { max-height: 36rem; overflow: auto; border: 1px solid #e3e3e3; border-radius: 4px; }
 table.sortable th { cursor: pointer; background: #f1f3f5; position: sticky; top: 0; white-space: nowrap;
                     user-select: none; }
@@ -56,6 +57,7 @@ tr.failed td, tr.pruned td { color: #888; }
 .figure { background: #fff; border: 1px solid #e3e3e3; border-radius: 6px; padding: 0.4rem 0.5rem;
           margin-bottom: 0.75rem; overflow: hidden; }
 h3.figure-title { font-size: 0.95rem; font-weight: 600; margin: 0.2rem 0 0 0.3rem; color: #333; }
+h3.figure-title .aside { font-weight: 400; color: #666; font-size: 0.85rem; }
 button.download { font: inherit; font-size: 0.85rem; padding: 0.3rem 0.8rem; border: 1px solid #1f2933;
                   background: #1f2933; color: #fff; border-radius: 4px; cursor: pointer;
                   margin-bottom: 0.5rem; }

@@ -7,7 +7,8 @@ objective (named by the study's metric names), measurement details (`decode_p95_
 `prefill_tok_s`, `measurement_source`, `backend`, `threads`, `device_id`), timing
 (`proxy_train_seconds`, `duration_s`, `datetime_start`, `datetime_complete`), one
 `constraint.NAME` per budget, `task.NAME.score` / `task.NAME.accuracy` per proxy task, and the
-reasons a trial stopped (`fail_stage`, `fail_reason`, `prune_reason`). Missing figures are None.
+reasons a trial stopped (`fail_stage`, `fail_reason`, `prune_stage`, `prune_reason`). Missing
+figures are None.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from star_search.spec import MIXER_KINDS
 ARCH_COLUMNS = ("d_model", "ffn_dim", "n_heads", "n_kv_heads")
 LAYER_COLUMNS = (*(f"n_{kind}" for kind in MIXER_KINDS), "n_moe")
 MEASUREMENT_COLUMNS = ("decode_p95_ms", "prefill_tok_s")
-STOP_COLUMNS = ("fail_stage", "fail_reason", "prune_reason")
+STOP_COLUMNS = ("fail_stage", "fail_reason", "prune_stage", "prune_reason")
 
 
 def order_columns(columns: list[str], metric_names: tuple[str, ...]) -> list[str]:

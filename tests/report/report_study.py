@@ -54,6 +54,7 @@ def fake_objective(trial: optuna.Trial) -> tuple[float, ...]:
         trial.set_user_attr("fail_reason", "ProfilerError: child crashed <boom> & exited 139")
         raise RuntimeError("child crashed")
     if outcome == "prune":
+        trial.set_user_attr("prune_stage", "static")
         trial.set_user_attr("prune_reason", "12,000,000 parameters exceed the budget of 10,000,000")
         raise optuna.TrialPruned("params")
     quality, decode_ms, ttft_ms, rss_mb = outcome  # type: ignore[misc]

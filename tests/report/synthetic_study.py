@@ -2,11 +2,14 @@
 
 Every trial record has the shape `SearchObjective` writes (arch, arch_id, pattern, params,
 target_arch, proxy with per-task and per-family scores, measurement with every sample, stage
-seconds, constraints), plus what other parts of the project add: some figures are `predicted`,
-some measured trials also carry a `predicted` record, and measured trials carry an ETDump-style
-`operator_times` list. Latency and memory follow a simple roofline of the real parameter counts
-(`sizing`), quality follows each family's affinity for the layer mix, so the fronts look like a
-search's. Used by `benchmarks/report_scale.py` and the report's size and browser tests.
+seconds, constraints), plus what other parts of the project add: some figures are predicted
+(`measurement` and `prediction` both hold the latency table's record, as in a search without
+`measure`), some measured trials also carry a `prediction` (with the predictor's exact keys), and
+measured trials carry an ETDump-style `operator_times` list. Latency and memory follow a simple
+roofline of the real parameter counts (`sizing`), quality follows each family's affinity for the
+layer mix, so the fronts look like a search's. It is test data: its device id and latency table
+version say so wherever the report shows them. Used by `benchmarks/report_scale.py` and the
+report's size and browser tests.
 """
 
 from __future__ import annotations
@@ -42,6 +45,9 @@ OPERATORS = ("xnnpack.linear", "xnnpack.conv1d", "aten.mul", "aten.add", "xnnpac
              "aten.index_select", "aten.cat", "aten.slice_copy", "aten.topk", "aten.scatter")
 LETTERS = {"c": "conv", "a": "attention", "s": "ssm", "l": "linear_attention"}
 BASELINE_RSS_BYTES = 222 * 2**20
+# Names that say, wherever the report shows them, that these figures are test data.
+SYNTHETIC_DEVICE = "synthetic-test-data"
+TABLE_VERSION = "synthetic-test-table"
 
 
 def sample_spec(rng: np.random.Generator) -> ArchSpec:
@@ -90,14 +96,19 @@ def figures(spec: ArchSpec, rng: np.random.Generator) -> tuple[float, float, int
     return decode_ms, ttft_ms, int(peak * rng.lognormal(0, 0.01))
 
 
+def prediction_record(decode_ms: float, ttft_ms: float, peak_rss_bytes: int) -> dict[str, Any]:
+    """A record with exactly the keys the latency predictor writes to the `prediction` attr."""
+    return {"ttft_ms": ttft_ms, "prefill_tok_s": 64 / (ttft_ms / 1000), "decode_p50_ms": decode_ms,
+            "decode_p95_ms": decode_ms * 1.05, "peak_rss_bytes": peak_rss_bytes, "source": "predicted",
+            "table_version": TABLE_VERSION}
+
+
 def measurement_record(spec: ArchSpec, rng: np.random.Generator, predicted: bool) -> dict[str, Any]:
     decode_ms, ttft_ms, peak = figures(spec, rng)
     if predicted:
-        return {"source": "predicted", "backend": "latency_table", "device_id": "laptop-cpu",
-                "decode_p50_ms": decode_ms, "decode_p95_ms": decode_ms * 1.05, "ttft_ms": ttft_ms,
-                "prefill_tok_s": 64 / (ttft_ms / 1000), "peak_rss_bytes": peak}
+        return prediction_record(decode_ms, ttft_ms, peak)
     measured = Measurement.from_samples(
-        backend="local", device_id="laptop-cpu", program_sha256=f"{rng.integers(16**15):016x}" * 4,
+        backend="local", device_id=SYNTHETIC_DEVICE, program_sha256=f"{rng.integers(16**15):016x}" * 4,
         threads=2, prompt_len=64, decode_steps=32, warmup=1, repeats=3,
         ttft_samples_ms=list(ttft_ms * rng.lognormal(0, 0.03, 3)),
         decode_samples_ms=list(decode_ms * rng.lognormal(0, 0.08, 96)),
@@ -120,6 +131,7 @@ def trial_record(number: int,
     attrs: dict[str, Any] = {"arch": spec.to_dict(), "arch_id": spec.arch_id, "pattern": spec.pattern(),
                              "duration_s": float(rng.uniform(60, 300))}
     if params > BUDGETS["params"]:
+        attrs["prune_stage"] = "static"
         attrs["prune_reason"] = f"{params:,} parameters exceed the budget of {BUDGETS['params']:,}"
         return TrialState.PRUNED, None, attrs
     if rng.random() < 0.03:
@@ -132,11 +144,14 @@ def trial_record(number: int,
     measurement = measurement_record(spec, rng, predicted=source == "predicted")
     attrs.update(params=params, target_arch=spec.to_dict(), proxy=proxy, measurement=measurement,
                  stage_seconds={"proxies": proxy["train_seconds"], "lower": 120.0, "measure": 8.0})
-    if source == "measured" and rng.random() < 0.3:
-        own = dict(measurement_record(spec, rng, predicted=True))
-        own["decode_p50_ms"] = measurement["decode_p50_ms"] * rng.lognormal(0, 0.12)
-        own["ttft_ms"] = measurement["ttft_ms"] * rng.lognormal(0, 0.12)
-        attrs["predicted"] = own
+    if source == "predicted":
+        # A pipeline without `measure` uses the prediction as its figures, as the search does.
+        attrs["prediction"] = measurement
+    elif rng.random() < 0.3:
+        # Measured after `predict`: the prediction is off by a synthetic error per figure.
+        decode_ms, ttft_ms = (measurement[k] * rng.lognormal(0, 0.12) for k in ("decode_p50_ms", "ttft_ms"))
+        peak = int(measurement["peak_rss_bytes"] * rng.lognormal(0, 0.04))
+        attrs["prediction"] = prediction_record(decode_ms, ttft_ms, peak)
     values = [proxy["quality"], measurement["decode_p50_ms"], measurement["ttft_ms"],
               measurement["peak_rss_bytes"] / 2**20]
     figures_by_name = dict(zip(CONSTRAINT_NAMES, [*values[1:], params], strict=True))

@@ -8,6 +8,7 @@ import sys
 
 import optuna
 import pytest
+from plotly.offline import get_plotlyjs
 from synthetic_study import BUDGETS, build_synthetic_study
 
 from star_search.errors import StarSearchError
@@ -41,6 +42,8 @@ def test_comparison_page_overlays_every_study(two_studies):
     assert ids[:2] == ["compare-fronts", "compare-hypervolume"]
     assert "s1-tradeoff-0" in ids and "s2-tradeoff-0" in ids and len(ids) == len(set(ids))
     assert "laptop (2): front" in page and '<section id="s2-trials">' in page
+    # An unlabelled budget line gets no placeholder annotation ("new text").
+    assert "new text" in get_plotlyjs() and "new text" not in page.replace(get_plotlyjs(), "")
 
 
 def test_labels_and_objectives_must_match(two_studies):

@@ -3,11 +3,17 @@ families), predicted vs measured latency, and ETDump per-operator times in their
 
 from __future__ import annotations
 
+import statistics
+
 import optuna
 import pytest
+from synthetic_study import build_synthetic_study
 
-from star_search.report.latency_check import latency_comparison
+from star_search.report import collect, render_html
+from star_search.report.detail_figures import family_heatmap_figure
+from star_search.report.latency_check import COMPARED, latency_comparison
 from star_search.report.operator_times import operator_breakdown
+from star_search.report.overview_figures import hypervolume_figure
 from star_search.report.proxy_tasks import NO_FAMILY, task_heatmap
 
 
@@ -47,21 +53,69 @@ def trial(number: int, **attrs: object) -> optuna.trial.FrozenTrial:
                                     intermediate_values={}, trial_id=number)
 
 
-def test_latency_pairs_from_separate_and_nested_predictions():
+def prediction(decode_ms: float, ttft_ms: float, peak_rss_bytes: int) -> dict:
+    """The latency predictor's record, with exactly its keys."""
+    return {"ttft_ms": ttft_ms, "prefill_tok_s": 64 / (ttft_ms / 1000), "decode_p50_ms": decode_ms,
+            "decode_p95_ms": decode_ms * 1.5, "peak_rss_bytes": peak_rss_bytes, "source": "predicted",
+            "table_version": "t1"}
+
+
+def measured(decode_ms: float, ttft_ms: float, peak_rss_bytes: int) -> dict:
+    return {"source": "measured", "backend": "local", "ttft_ms": ttft_ms,
+            "prefill_tok_s": 64 / (ttft_ms / 1000), "decode_p50_ms": decode_ms,
+            "decode_p95_ms": decode_ms * 1.5, "peak_rss_bytes": peak_rss_bytes}
+
+
+def test_latency_pairs_read_the_prediction_and_measurement_attrs():
+    only_predicted = prediction(7.0, 70.0, 2**30)
     trials = [
-        trial(1, measurement={"source": "measured", "decode_p50_ms": 10.0, "ttft_ms": 100.0},
-              predicted={"source": "predicted", "decode_p50_ms": 12.0, "ttft_ms": 90.0}),
-        trial(2, measurement={"source": "predicted", "decode_p50_ms": 7.0, "ttft_ms": 70.0}),
-        trial(3, measurement={"decode_p50_ms": 20.0, "ttft_ms": float("nan"),
-                              "prediction": {"decode_p50_ms": 18.0, "ttft_ms": 150.0}}),
-        trial(4, measurement={"source": "measured", "decode_p50_ms": 5.0, "ttft_ms": 50.0}),
+        trial(1, measurement=measured(10.0, 100.0, 2**30), prediction=prediction(12.0, 90.0, 2**30)),
+        trial(2, measurement=only_predicted, prediction=only_predicted),  # a pipeline without measure
+        trial(3, measurement=measured(5.0, 50.0, 2**29)),                  # measured, never predicted
+        trial(4, measurement={**measured(20.0, 100.0, 2**30), "ttft_ms": float("nan")},
+              prediction=prediction(21.0, 150.0, 2**31)),
+        # `predicted` is not the attr the search writes: not read.
+        trial(5, measurement=measured(5.0, 50.0, 2**29), predicted=prediction(9.0, 90.0, 2**29)),
     ]
     latency = latency_comparison(trials)
-    assert (latency.n_predicted, latency.n_measured) == (3, 3)
+    assert (latency.n_predicted, latency.n_measured, latency.n_compared) == (3, 4, 2)
+    assert latency.table_versions == ("t1",)
     pairs = {(p.number, p.metric): p for p in latency.pairs}
-    assert set(pairs) == {(1, "decode_p50_ms"), (1, "ttft_ms"), (3, "decode_p50_ms")}
+    assert set(pairs) == {(1, m) for m in COMPARED} | {(4, m) for m in COMPARED if m != "ttft_ms"}
     assert pairs[(1, "decode_p50_ms")].relative_error == pytest.approx(0.2)
-    assert pairs[(3, "decode_p50_ms")].relative_error == pytest.approx(-0.1)
+    assert pairs[(1, "ttft_ms")].relative_error == pytest.approx(-0.1)
+    assert pairs[(1, "prefill_tok_s")].relative_error == pytest.approx(100 / 90 - 1)
+    assert pairs[(4, "peak_rss_bytes")].relative_error == pytest.approx(1.0)
+    errors = {e.metric: e for e in latency.errors}
+    assert list(errors) == list(COMPARED)
+    decode = errors["decode_p50_ms"]  # trial 1: +20%, trial 4: +5%
+    assert (decode.n, decode.mape, decode.max_abs, decode.bias, decode.within) == pytest.approx(
+        (2, 0.125, 0.2, 0.125, 0.5))
+    assert (errors["ttft_ms"].n, errors["ttft_ms"].within) == (1, 1.0)
+    assert (errors["peak_rss_bytes"].mape, errors["peak_rss_bytes"].bias) == pytest.approx((0.5, 0.5))
+
+
+def test_latency_section_shows_the_error_of_every_figure():
+    study = build_synthetic_study(optuna.storages.InMemoryStorage(), 120, seed=4)
+    # Expected from the raw attrs, independently of the report code.
+    errors: dict[str, list[float]] = {m: [] for m in COMPARED}
+    for t in study.trials:
+        m, p = t.user_attrs.get("measurement"), t.user_attrs.get("prediction")
+        if m and p and m["source"] == "measured":
+            for metric in COMPARED:
+                errors[metric].append((p[metric] - m[metric]) / m[metric])
+    assert len(errors["ttft_ms"]) >= 5
+    page = render_html(collect(study))
+    section = page[page.index('<section id="latency">'):page.index('<section id="operators">')]
+    for metric, values in errors.items():
+        absolute = sorted(abs(v) for v in values)
+        figures = [sum(absolute) / len(values), statistics.median(absolute), absolute[-1],
+                   sum(v <= 0.1 for v in absolute) / len(values)]
+        cells = "".join(f"<td class=num>{100 * f:.1f}%</td>" for f in figures)
+        bias = f"<td class=num>{100 * sum(values) / len(values):+.1f}%</td>"
+        row = f"<tr><td>{metric}</td><td>{COMPARED[metric][0]}</td><td class=num>{len(values)}</td>"
+        assert f"{row}{cells}{bias}</tr>" in section
+    assert "table version synthetic-test-table" in section and 'id="latency-check"' in section
 
 
 @pytest.mark.parametrize("raw", [
@@ -99,3 +153,15 @@ def test_operator_times_in_the_profilers_format():
     decode = [r for r in breakdown.rows if r.method == "decode"]
     assert [(r.name, r.ms, r.calls, r.delegated) for r in decode] == [
         ("Fully Connected (NC, F32) GEMM", 1.5, 24.0, True), ("cat.out", 0.2, 8.0, False)]
+
+
+def test_family_heatmap_only_when_a_family_has_several_tasks():
+    several = task_heatmap([(0, "#0", proxy_with(3, 2))])
+    assert family_heatmap_figure(several) is not None
+    one_each = task_heatmap([(0, "#0", proxy_with(3, 1))])
+    assert len(one_each.families) == 3 and family_heatmap_figure(one_each) is None
+
+
+def test_few_trials_get_whole_number_ticks(contract_study):
+    figure = hypervolume_figure(collect(contract_study).hypervolume)
+    assert figure.layout.xaxis.dtick == 1 and figure.layout.xaxis.title.text == "trial number"

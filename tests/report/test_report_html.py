@@ -52,6 +52,7 @@ def test_absent_details_are_explained(contract_study):
     page = render_html(collect(contract_study))
     assert "No predictions in this study: all 5 trials with latency figures were measured." in page
     assert "No per-operator breakdown: trial 0&#x27;s figures are measured" in page
+    assert "(<code>operator_times</code>, from an ETDump)" in page and "`" not in page.split("</head>")[1]
 
 
 def test_embedded_csv_is_the_trials_csv(contract_study, tmp_path):
@@ -114,8 +115,12 @@ def test_load_study_names_the_choices_when_ambiguous(tmp_path):
 def test_far_budget_is_noted_instead_of_squashing_the_points():
     assert budget_in_view(20.0, [1.0, 12.0]) and not budget_in_view(100.0, [0.2, 0.7])
     figure = go.Figure()
-    draw_budget(figure, 100.0, [0.2, 0.7])
-    assert not figure.layout.shapes
-    assert figure.layout.annotations[0].text.startswith("budget 100 (far to the right")
-    draw_budget(figure, 1.0, [0.2, 0.7])
-    assert figure.layout.shapes[0].x0 == 1.0
+    far_right = draw_budget(figure, 100.0, [0.2, 0.7])
+    assert far_right == "budget 100 is far to the right: every point is within it"
+    assert draw_budget(figure, -100.0, [0.2, 0.7]).endswith("far to the left: every point breaks it")
+    assert not figure.layout.shapes and not figure.layout.annotations
+    assert draw_budget(figure, 1.0, [0.2, 0.7]) == ""
+    assert figure.layout.shapes[0].x0 == 1.0 and figure.layout.annotations[0].text == "budget 1"
+    unlabelled = go.Figure()
+    draw_budget(unlabelled, 0.5, [0.2, 0.7], label=False)
+    assert unlabelled.layout.shapes[0].x0 == 0.5 and not unlabelled.layout.annotations

@@ -47,7 +47,8 @@ def test_stopped_trials_keep_their_reasons(contract_study):
     stopped = {t.number: t for t in collect(contract_study).stopped}
     assert stopped[4].state == "FAIL" and stopped[4].stage == "measure"
     assert "child crashed" in stopped[4].reason
-    assert stopped[5].state == "PRUNED" and "exceed the budget" in stopped[5].reason
+    assert stopped[5].state == "PRUNED" and stopped[5].stage == "static"
+    assert "exceed the budget" in stopped[5].reason
 
 
 def test_non_dominated_keeps_ties_and_honours_directions():
