@@ -30,6 +30,7 @@ from star_search.lower.programs import (
     ProgramShapes,
     constant_methods,
     decode_example_inputs,
+    prefill_dynamic_shapes,
     prefill_example_inputs,
 )
 from star_search.lower.provenance import shared_provenance
@@ -60,9 +61,14 @@ def _describe(err: BaseException) -> str:
 def _export(model: Backbone, shapes: ProgramShapes, quantize: str | None) -> dict[str, ExportedProgram]:
     model.eval()
     apply_quantization(model, quantize)
+    if shapes.llm_ops:
+        from star_search.ops.llm_attention import apply_llm_ops
+
+        apply_llm_ops(model, shapes.max_seq_len, shapes.torch_dtype)
     return {
         "prefill": torch.export.export(
-            PrefillProgram(model), prefill_example_inputs(model, shapes), strict=False),
+            PrefillProgram(model), prefill_example_inputs(model, shapes),
+            dynamic_shapes=prefill_dynamic_shapes(model, shapes), strict=False),
         "decode": torch.export.export(
             DecodeProgram(model), decode_example_inputs(model, shapes), strict=False),
     }
@@ -71,13 +77,23 @@ def _export(model: Backbone, shapes: ProgramShapes, quantize: str | None) -> dic
 def _to_program(model: Backbone, shapes: ProgramShapes,
                 exported: dict[str, ExportedProgram]) -> tuple[bytes, dict[str, DelegationCoverage]]:
     from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
-    from executorch.exir import to_edge_transform_and_lower
+    from executorch.exir import ExecutorchBackendConfig, to_edge_transform_and_lower
+    from executorch.exir.passes import MemoryPlanningPass
+    from executorch.exir.passes.sym_shape_eval_pass import ConstraintBasedSymShapeEvalPass
 
+    config = None
+    if shapes.llm_ops or shapes.dynamic_prompt:
+        # Shared mutable buffers: prefill and decode read and write one KV cache (llm_ops).
+        # Constraint-based shape evaluation plans dynamic tensors at their upper bound.
+        config = ExecutorchBackendConfig(
+            memory_planning_pass=MemoryPlanningPass(share_mutable_buffers=shapes.llm_ops),
+            emit_mutable_buffer_names=shapes.llm_ops,
+            sym_shape_eval_pass=ConstraintBasedSymShapeEvalPass())
     with shared_provenance():
         edge = to_edge_transform_and_lower(
             exported, partitioner=[XnnpackPartitioner()], constant_methods=constant_methods(model, shapes))
         coverage = delegation_coverage(edge)
-        return edge.to_executorch().buffer, coverage
+        return edge.to_executorch(config).buffer, coverage
 
 
 def _failure(model: Backbone, shapes: ProgramShapes, quantize: str | None, err: Exception,

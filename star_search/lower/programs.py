@@ -23,6 +23,12 @@ DTYPES: dict[str, torch.dtype] = {"fp32": torch.float32}
 PROMPT_LEN_METHOD = "get_prompt_len"
 MAX_SEQ_LEN_METHOD = "get_max_seq_len"
 VOCAB_SIZE_METHOD = "get_vocab_size"
+# Stored only in programs lowered with `ProgramShapes.dynamic_prompt` / `llm_ops` (value 1), so
+# the programs lowered before these options existed keep their bytes.
+DYNAMIC_PROMPT_METHOD = "get_dynamic_prompt"
+LLM_OPS_METHOD = "get_llm_ops"
+# Shortest prompt a dynamic-length prefill takes (export specialises lengths 0 and 1).
+MIN_DYNAMIC_PROMPT = 2
 
 
 @dataclass(frozen=True)
@@ -32,11 +38,22 @@ class ProgramShapes:
     prompt_len: tokens consumed by one `prefill` call (fixed; the prompt is not padded).
     max_seq_len: capacity of the KV caches in tokens; prompt plus decoded tokens must fit.
     dtype: activation and state dtype; only "fp32" is supported so far.
+    dynamic_prompt: when true, `prefill` takes any prompt of MIN_DYNAMIC_PROMPT..prompt_len tokens
+        (one program serves several prompt lengths; `prompt_len` is the upper bound).
+    llm_ops: when true, attention runs on ExecuTorch's LLM custom ops (`llama::update_cache`,
+        `llama::custom_sdpa`) with the KV cache as mutable buffers shared by `prefill` and
+        `decode` instead of explicit state (see `ops.llm_attention`); the runtime must have the
+        custom-op kernels loaded.
+
+    The two options enter `to_dict` (hence cache keys) only when true, so the keys of programs
+    lowered without them are unchanged.
     """
 
     prompt_len: int
     max_seq_len: int
     dtype: str = "fp32"
+    dynamic_prompt: bool = False
+    llm_ops: bool = False
 
     def __post_init__(self) -> None:
         for name in ("prompt_len", "max_seq_len"):
@@ -48,6 +65,12 @@ class ProgramShapes:
                             f"fewer tokens than max_seq_len={self.max_seq_len} (room to decode)")
         if self.dtype not in DTYPES:
             raise SpecError("shapes.dtype", self.dtype, f"one of {sorted(DTYPES)}")
+        for name in ("dynamic_prompt", "llm_ops"):
+            if not isinstance(getattr(self, name), bool):
+                raise SpecError(f"shapes.{name}", getattr(self, name), "true or false")
+        if self.dynamic_prompt and self.prompt_len < MIN_DYNAMIC_PROMPT:
+            raise SpecError("shapes.prompt_len", self.prompt_len,
+                            f"at least {MIN_DYNAMIC_PROMPT} with dynamic_prompt")
 
     @classmethod
     def from_profile(cls, profile: Any) -> ProgramShapes:
@@ -60,7 +83,11 @@ class ProgramShapes:
         return DTYPES[self.dtype]
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        for name in ("dynamic_prompt", "llm_ops"):
+            if not data[name]:
+                del data[name]
+        return data
 
 
 class PrefillProgram(nn.Module):
@@ -107,8 +134,25 @@ def decode_example_inputs(model: Backbone, shapes: ProgramShapes) -> tuple[Tenso
 
 def constant_methods(model: Backbone, shapes: ProgramShapes) -> dict[str, int]:
     """Integers stored in the program as zero-input methods (read by the profiler's runner)."""
-    return {
+    methods = {
         PROMPT_LEN_METHOD: shapes.prompt_len,
         MAX_SEQ_LEN_METHOD: shapes.max_seq_len,
         VOCAB_SIZE_METHOD: model.spec.vocab_size,
     }
+    if shapes.dynamic_prompt:
+        methods[DYNAMIC_PROMPT_METHOD] = 1
+    if shapes.llm_ops:
+        methods[LLM_OPS_METHOD] = 1
+    return methods
+
+
+def prefill_dynamic_shapes(model: Backbone, shapes: ProgramShapes) -> tuple[Any, ...] | None:
+    """`dynamic_shapes` for exporting `PrefillProgram`: the prompt's length varies when
+    `shapes.dynamic_prompt`, nothing else does."""
+    if not shapes.dynamic_prompt:
+        return None
+    length = torch.export.Dim("prompt_len", min=MIN_DYNAMIC_PROMPT, max=shapes.prompt_len)
+    # Structure of the signature forward(tokens, *state): the prompt, then the state tuple
+    # (absent when the model has no explicit state, e.g. all attention on llm_ops).
+    state = zero_state(model, shapes)
+    return ({1: length}, tuple(None for _ in state)) if state else ({1: length},)

@@ -44,3 +44,22 @@ def import_runtime_without_compiler() -> None:
         sys.modules.pop("executorch.exir", None)
         if getattr(executorch, "exir", None) is placeholder:
             delattr(executorch, "exir")
+
+
+def load_llm_ops_kernels() -> None:
+    """Register ExecuTorch's LLM custom-op kernels (`llama::update_cache`, `llama::custom_sdpa`,
+    ...) with the runtime, for programs lowered with `ProgramShapes.llm_ops`.
+
+    The kernels live in `libcustom_ops_aot_lib`, next to `executorch.extension.llm.custom_ops`;
+    loading the library directly skips that package's Python module, which imports torch's
+    inductor only to register compiler lowerings the runtime never uses.
+    """
+    import executorch
+    import torch
+
+    import_runtime_without_compiler()
+    roots = [Path(root) / "extension" / "llm" / "custom_ops" for root in executorch.__path__]
+    libraries = sorted(lib for root in roots if root.is_dir() for lib in root.glob("*custom_ops_aot_lib.*"))
+    if not libraries:
+        raise ImportError(f"no libcustom_ops_aot_lib under {[str(root) for root in roots]}")
+    torch.ops.load_library(str(libraries[0]))

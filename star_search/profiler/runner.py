@@ -131,6 +131,10 @@ def run(pte_path: str, protocol: MeasurementProtocol) -> dict[str, Any]:
 
     baseline_rss = _peak_rss_bytes()
     program = Runtime.get().load_program(pte_path)
+    if _constant(program, "get_llm_ops"):  # attention on ExecuTorch's LLM custom ops
+        from star_search.profiler.light_runtime import load_llm_ops_kernels
+
+        load_llm_ops_kernels()
     missing = {"prefill", "decode"} - program.method_names
     if missing:
         raise RunnerError(f"program lacks method(s) {sorted(missing)}; has {sorted(program.method_names)}")
@@ -138,7 +142,11 @@ def run(pte_path: str, protocol: MeasurementProtocol) -> dict[str, Any]:
     prefill_meta, decode_meta = prefill.metadata, decode.metadata
 
     lowered_prompt = tuple(prefill_meta.input_tensor_meta(0).sizes())
-    if lowered_prompt != (1, prompt_len):
+    if _constant(program, "get_dynamic_prompt"):  # prefill takes 2..lowered length tokens
+        if len(lowered_prompt) != 2 or not 2 <= prompt_len <= lowered_prompt[1]:
+            raise RunnerError(f"protocol prompt_len={prompt_len} but the program's prefill takes "
+                              f"2 to {lowered_prompt[-1]} tokens")
+    elif lowered_prompt != (1, prompt_len):
         raise RunnerError(f"protocol prompt_len={prompt_len} but the program's prefill takes "
                           f"tokens of shape {list(lowered_prompt)}")
     max_seq_len = _constant(program, "get_max_seq_len")

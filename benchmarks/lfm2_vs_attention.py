@@ -1,0 +1,337 @@
+"""LFM2-350M and the searched backbone against a Qwen3-0.6B-shaped all-attention baseline, on this CPU.
+
+    .venv/bin/python benchmarks/lfm2_vs_attention.py                 # full size, writes BENCHMARKS.md
+    .venv/bin/python benchmarks/lfm2_vs_attention.py --scale tiny    # small widths, a few minutes
+
+Models (all built by this project's `Backbone`, so all lowered by the very same pipeline):
+
+* `lfm2-350m`: the preset (10 gated short convolutions, 6 GQA layers, d_model 1024).
+* `searched`: the `arch.json` given by `--searched` (default `benchmarks/searched_backbone.json`,
+  an `ArchSpec` as `star-search export` writes it). When the file is absent its row is skipped and
+  the script says so; nothing stands in for it.
+* `qwen3-0.6b-shape`: all-attention baseline with Qwen3-0.6B's shape: hidden 1024, 28 layers,
+  16 query / 8 KV heads, head_dim 128, SwiGLU 3072, per-head RMSNorm on q and k before RoPE
+  (QK-norm: the project's attention always has it, as LFM2 does), vocabulary 151,936, tied
+  embeddings. Weights are random (latency does not depend on their values).
+
+Each model is lowered through ExecuTorch/XNNPACK in fp32 and with `8da4w` (torchao int8 dynamic
+activations, int4 grouped weights), with attention on ExecuTorch's LLM custom ops
+(`llama::update_cache` into a KV cache held as mutable buffers shared by `prefill` and `decode`,
+`llama::custom_sdpa`; `ProgramShapes(llm_ops=True)`), and with a dynamic-length prefill
+(`dynamic_prompt=True`) so one program per model and dtype serves both prompt lengths. Programs are
+cached (`ProgramCache` under `--cache-dir`): a rerun lowers nothing.
+
+Measurement: the profiler's protocol and local backend, a fresh child per (program, prompt
+length), pinned to `--threads` cores. Rounds are interleaved: each round measures every program at
+prompt 256 and then at prompt 1024 (its decode steps run at 1K context), round-robin over the
+programs; the figures are medians over rounds. Each child runs one untimed warm-up sequence and one
+timed sequence (prefill, then decode steps); the rounds supply the repeats. Prefill tok/s is
+prompt length / time to first token; decode tok/s is 1000 / median decode step ms; peak RSS is
+the measuring child's VmHWM (runtime and program included) in the 1024-token run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+import warnings
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+from star_search.lower.programs import ProgramShapes
+from star_search.presets import preset
+from star_search.profiler.local import LocalBackend
+from star_search.profiler.protocol import MeasurementProtocol
+from star_search.sizing import param_count
+from star_search.spec import ArchSpec, LayerSpec
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SEARCHED = ROOT / "benchmarks" / "searched_backbone.json"
+BASELINE = "qwen3-0.6b-shape"
+DTYPES = {"fp32": None, "8da4w": "8da4w"}
+SECTION_START = "<!-- lfm2_vs_attention:start -->"
+SECTION_END = "<!-- lfm2_vs_attention:end -->"
+GOALS = {"prefill": 2.0, "decode": 1.7}  # searched / baseline
+
+
+def qwen3_shape() -> ArchSpec:
+    """Qwen3-0.6B's backbone shape as an all-attention `ArchSpec`."""
+    return ArchSpec(d_model=1024, layers=tuple(LayerSpec("attention") for _ in range(28)),
+                    n_heads=16, n_kv_heads=8, head_dim=128, ffn_dim=3072, vocab_size=151_936,
+                    rope_theta=1_000_000.0, norm_eps=1e-6, tie_embeddings=True, max_seq_len=40_960,
+                    name=BASELINE)
+
+
+@dataclass(frozen=True)
+class Scale:
+    """Prompt lengths, decode steps and how to shrink each model (None: full size)."""
+
+    name: str
+    prompts: tuple[int, int]
+    decode_steps: int
+    shrink: bool
+
+
+SCALES = {
+    "full": Scale("full", (256, 1024), 16, shrink=False),
+    "tiny": Scale("tiny", (16, 64), 8, shrink=True),
+}
+
+
+def tiny(spec: ArchSpec, name: str) -> ArchSpec:
+    """The first three layers of `spec` (its layer pattern's start) at d_model 64, vocab 512."""
+    heads = 4
+    kv = 2 if spec.n_kv_heads < spec.n_heads else heads
+    return replace(spec, d_model=64, layers=spec.layers[:3], n_heads=heads, n_kv_heads=kv,
+                   head_dim=16 if spec.head_dim * spec.n_heads == spec.d_model else 32,
+                   ffn_dim=192 if spec.ffn_dim < 4 * spec.d_model else 256, vocab_size=512,
+                   moe_expert_dim=min(spec.moe_expert_dim, 64), name=name)
+
+
+def models(searched_path: Path, scale: Scale) -> tuple[dict[str, ArchSpec], str | None]:
+    """name → spec in table order (baseline last); and a note when the searched row is skipped."""
+    found: dict[str, ArchSpec] = {"lfm2-350m": preset("lfm2-350m")}
+    note = None
+    if searched_path.is_file():
+        found["searched"] = replace(ArchSpec.from_json(searched_path.read_text()), name="searched")
+    else:
+        note = (f"no searched backbone: {searched_path} does not exist, so the 'searched' row is "
+                f"skipped (export one with `star-search export` and pass --searched PATH/arch.json)")
+    found[BASELINE] = qwen3_shape()
+    if scale.shrink:
+        found = {name: tiny(spec, name) for name, spec in found.items()}
+    return found, note
+
+
+def _lower_one(spec_json: str, shapes: dict[str, Any], quantize: str | None,
+               cache_dir: str) -> dict[str, Any]:
+    """Runs in a one-shot worker process: lower (or find) one program; returns its facts."""
+    warnings.simplefilter("ignore")
+    from star_search.lower.cache import ProgramCache
+
+    program = ProgramCache(cache_dir).get_or_lower(ArchSpec.from_json(spec_json), ProgramShapes(**shapes),
+                                                   quantize)
+    return {"path": str(program.path), "lowering_s": program.lowering_s, "hit": program.hit,
+            "size_bytes": program.size_bytes}
+
+
+def lower_all(specs: dict[str, ArchSpec], shapes: ProgramShapes, dtypes: list[str],
+              cache_dir: Path) -> dict[tuple[str, str], dict[str, Any]]:
+    """One program per (model, dtype), each lowered in its own process, one at a time (a
+    full-size fp32 lowering takes several GB, freed when its process exits)."""
+    programs = {}
+    for name, spec in specs.items():
+        for dtype in dtypes:
+            started = time.perf_counter()
+            with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
+                facts = pool.submit(_lower_one, spec.to_json(), shapes.to_dict() | {
+                    "dynamic_prompt": shapes.dynamic_prompt, "llm_ops": shapes.llm_ops},
+                    DTYPES[dtype], str(cache_dir)).result()
+            facts["wall_s"] = time.perf_counter() - started
+            programs[name, dtype] = facts
+            how = "from cache" if facts["hit"] else f"lowered in {facts['lowering_s']:.0f} s"
+            print(f"program {name} {dtype}: {how}, {facts['size_bytes'] / 2**20:.1f} MiB", flush=True)
+    return programs
+
+
+def measure_rounds(programs: dict[tuple[str, str], dict[str, Any]], scale: Scale, rounds: int,
+                   threads: int) -> dict[tuple[str, str], dict[str, list[float]]]:
+    """Interleaved rounds; per program the samples of each figure, one per round."""
+    backend = LocalBackend()
+    short, long = scale.prompts
+    protocols = {
+        short: MeasurementProtocol(threads=threads, warmup=1, repeats=1, max_repeats=1,
+                                   prompt_len=short, decode_steps=1, timeout_s=1800),
+        long: MeasurementProtocol(threads=threads, warmup=1, repeats=1, max_repeats=1,
+                                  prompt_len=long, decode_steps=scale.decode_steps, timeout_s=1800),
+    }
+    samples: dict[tuple[str, str], dict[str, list[float]]] = {
+        key: {"prefill_short": [], "prefill_long": [], "decode": [], "rss_mib": []} for key in programs}
+    for round_index in range(rounds):
+        for key, facts in programs.items():
+            for prompt in (short, long):
+                m = backend.measure(facts["path"], protocols[prompt])
+                figures = samples[key]
+                if prompt == short:
+                    figures["prefill_short"].append(m.prefill_tok_s)
+                else:
+                    figures["prefill_long"].append(m.prefill_tok_s)
+                    figures["decode"].append(m.decode_tok_s)
+                    figures["rss_mib"].append(m.peak_rss_bytes / 2**20)
+                print(f"round {round_index} {key[0]} {key[1]} prompt {prompt}: prefill "
+                      f"{m.prefill_tok_s:,.1f} tok/s" + (f", decode {m.decode_tok_s:.2f} tok/s, peak RSS "
+                                                          f"{m.peak_rss_bytes / 2**20:,.0f} MiB"
+                                                          if prompt == long else ""), flush=True)
+    return samples
+
+
+def machine() -> str:
+    model = platform.processor() or platform.machine()
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
+        model = next((line.split(":", 1)[1].strip() for line in out.splitlines()
+                      if line.startswith("Model name")), model)
+    except OSError:
+        pass
+    mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    from importlib.metadata import version
+
+    return (f"{model}, {os.cpu_count()} cores, {mem_gib:.0f} GiB, {platform.system()} "
+            f"{platform.release()}, Python {platform.python_version()}, torch {version('torch')}, "
+            f"executorch {version('executorch')}, torchao {version('torchao')}")
+
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+FIGURES = (("prefill_short", "prefill tok/s @{short}", "prefill"),
+           ("prefill_long", "prefill tok/s @{long}", "prefill"),
+           ("decode", "decode tok/s @{long} ctx", "decode"),
+           ("rss_mib", "peak RSS MiB", None))
+
+
+def tables(specs: dict[str, ArchSpec], programs: dict[tuple[str, str], dict[str, Any]],
+           samples: dict[tuple[str, str], dict[str, list[float]]], dtypes: list[str],
+           scale: Scale) -> tuple[str, str, dict[str, Any]]:
+    """(ratio table, absolute table, JSON summary). Ratios are model / baseline (RSS: lower is better)."""
+    short, long = scale.prompts
+    others = [name for name in specs if name != BASELINE]
+    summary: dict[str, Any] = {"ratios": {}, "medians": {}}
+    head = "| figure | dtype | " + " | ".join(f"{name} / baseline" for name in others) + " |"
+    ratio_lines = [head, "|" + "---|" * (2 + len(others))]
+    for dtype in dtypes:
+        base = {key: _median(v) for key, v in samples[BASELINE, dtype].items()}
+        for key, label, goal_kind in FIGURES:
+            cells = []
+            for name in others:
+                value = _median(samples[name, dtype][key]) / base[key]
+                summary["ratios"][f"{name}/{dtype}/{key}"] = value
+                mark = ""
+                if name == "searched" and goal_kind is not None:
+                    mark = " ✓" if value >= GOALS[goal_kind] else f" (goal {GOALS[goal_kind]}×)"
+                cells.append(f"{value:.2f}×{mark}")
+            row_label = label.format(short=short, long=long)
+            ratio_lines.append(f"| {row_label} | {dtype} | " + " | ".join(cells) + " |")
+    abs_lines = [f"| model | params | dtype | lowering s | .pte MiB | prefill tok/s @{short} "
+                 f"| prefill tok/s @{long} | decode tok/s @{long} ctx | peak RSS MiB |", "|" + "---|" * 9]
+    for name, spec in specs.items():
+        for dtype in dtypes:
+            facts, med = programs[name, dtype], {k: _median(v) for k, v in samples[name, dtype].items()}
+            summary["medians"][f"{name}/{dtype}"] = med
+            abs_lines.append(
+                f"| {name} `{spec.pattern()}` | {param_count(spec) / 1e6:,.1f}M | {dtype} | "
+                f"{facts['lowering_s']:.0f} | {facts['size_bytes'] / 2**20:,.0f} | "
+                f"{med['prefill_short']:,.1f} | "
+                f"{med['prefill_long']:,.1f} | {med['decode']:,.2f} | {med['rss_mib']:,.0f} |")
+    return "\n".join(ratio_lines), "\n".join(abs_lines), summary
+
+
+def write_section(path: Path, section: str) -> None:
+    """Replace the benchmark's section of BENCHMARKS.md (between its markers), or append it."""
+    text = path.read_text() if path.is_file() else "# Benchmarks\n"
+    block = f"{SECTION_START}\n{section.rstrip()}\n{SECTION_END}"
+    if SECTION_START in text and SECTION_END in text:
+        before, rest = text.split(SECTION_START, 1)
+        after = rest.split(SECTION_END, 1)[1]
+        text = before + block + after
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    path.write_text(text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", choices=sorted(SCALES), default="full")
+    parser.add_argument("--searched", type=Path, default=DEFAULT_SEARCHED,
+                        help="arch.json of the searched backbone (row skipped when absent)")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
+    parser.add_argument("--dtypes", default="fp32,8da4w", help="comma-separated, among fp32, 8da4w")
+    parser.add_argument("--cache-dir", type=Path, default=None,
+                        help="program cache (default: runs/bench-cache/lfm2_vs_attention-<scale>)")
+    parser.add_argument("--benchmarks-md", type=Path, default=None,
+                        help="file whose lfm2_vs_attention section is (re)written "
+                             "(default: BENCHMARKS.md at full scale, none at tiny scale)")
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures as JSON here")
+    args = parser.parse_args(argv)
+    warnings.simplefilter("ignore")
+    started = time.perf_counter()
+    load_before = os.getloadavg()
+    date = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    scale = SCALES[args.scale]
+    dtypes = [d.strip() for d in args.dtypes.split(",") if d.strip()]
+    unknown = sorted(set(dtypes) - set(DTYPES))
+    if unknown or not dtypes:
+        parser.error(f"--dtypes: unknown {unknown}; choose among {sorted(DTYPES)}")
+    specs, note = models(args.searched, scale)
+    if note:
+        print(f"NOTE: {note}", flush=True)
+    cache_dir = args.cache_dir or ROOT / "runs" / "bench-cache" / f"lfm2_vs_attention-{scale.name}"
+    long = scale.prompts[1]
+    shapes = ProgramShapes(prompt_len=long, max_seq_len=long + scale.decode_steps + 1,
+                           dynamic_prompt=True, llm_ops=True)
+    for name, spec in specs.items():
+        print(f"model {name}: {spec.pattern()} d_model {spec.d_model}, {param_count(spec):,} params",
+              flush=True)
+    programs = lower_all(specs, shapes, dtypes, cache_dir)
+    lowered_s = time.perf_counter() - started
+    samples = measure_rounds(programs, scale, args.rounds, args.threads)
+    total_s = time.perf_counter() - started
+    load_after = os.getloadavg()
+    ratio_table, abs_table, summary = tables(specs, programs, samples, dtypes, scale)
+    cold = sum(p["lowering_s"] for p in programs.values() if not p["hit"])
+    command = "python benchmarks/lfm2_vs_attention.py" + (" --scale tiny" if scale.shrink else "") + (
+        f" --searched {args.searched}" if args.searched != DEFAULT_SEARCHED else "")
+    section = "\n".join([
+        f"## LFM2-350M and the searched backbone against a Qwen3-0.6B-shaped baseline "
+        f"({scale.name} scale)",
+        "",
+        "```bash",
+        f".venv/bin/{command}",
+        "```",
+        "",
+        f"Run {date} on {machine()}; {args.threads} threads; load average "
+        f"{load_before[0]:.1f} at the start, {load_after[0]:.1f} at the end. Programs lowered through "
+        "ExecuTorch/XNNPACK with attention on ExecuTorch's LLM custom ops (`llama::update_cache`, "
+        "`llama::custom_sdpa`, KV cache as mutable buffers shared by prefill and decode) and a "
+        f"dynamic-length prefill; medians of {args.rounds} interleaved rounds (fresh child per "
+        f"program and prompt, 1 warm-up + 1 timed sequence each); decode: {scale.decode_steps} steps "
+        f"after the {long}-token prompt. Wall time {total_s / 60:.1f} min, of which lowering "
+        f"{lowered_s / 60:.1f} min ({cold / 60:.1f} min of it lowering programs not yet cached; "
+        f"a rerun finds every program in the cache).",
+        "",
+        *([f"Note: {note}.", ""] if note else []),
+        "Ratios (model / baseline; above 1 is faster for tok/s, above 1 is more memory for RSS):",
+        "",
+        ratio_table,
+        "",
+        abs_table,
+    ])
+    print("\n" + section)
+    md_path = args.benchmarks_md or (None if scale.shrink else ROOT / "BENCHMARKS.md")
+    if md_path is not None:
+        write_section(md_path, section)
+        print(f"\nwrote the section to {md_path}")
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"date": date, "scale": scale.name, "note": note,
+                                         "models": {n: s.to_dict() for n, s in specs.items()},
+                                         "programs": {f"{k[0]}/{k[1]}": v for k, v in programs.items()},
+                                         "samples": {f"{k[0]}/{k[1]}": v for k, v in samples.items()},
+                                         **summary, "wall_s": total_s}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
