@@ -136,6 +136,7 @@ class LatencyBuildCommand:
 class LatencyValidateCommand(LatencyBuildCommand):
     n: int = 20  # held-out architectures measured whole
     seed: int = 2000  # of the held-out draws (the calibration draws use the profile's latency.seed)
+    noise_check: bool = True  # measure each held-out model again in a fresh process (the noise floor)
 
 
 COMMANDS = {"presets": PresetsCommand, "search": SearchCommand, "export": ExportCommand,

@@ -59,6 +59,6 @@ def run_build(device: str, space: str, cache_dir: str) -> str:
     return table_summary(predictor) + f"\nready in {seconds:.0f} s\n" + json.dumps(summary, sort_keys=True)
 
 
-def run_validate(device: str, space: str, cache_dir: str, n: int, seed: int) -> str:
+def run_validate(device: str, space: str, cache_dir: str, n: int, seed: int, noise_check: bool) -> str:
     predictor, search_space = _predictor(device, space, cache_dir)
-    return validate(predictor, search_space, n, seed).report()
+    return validate(predictor, search_space, n, seed, noise_check=noise_check).report()

@@ -3,6 +3,9 @@
 Held-out models are drawn from the space with their own seed and never include a calibration
 model. Per metric: the share of predictions within ±10% of the measurement, the mean absolute
 percentage error (MAPE), and the worst cases. Errors are (predicted − measured) / measured.
+
+With `noise_check`, each held-out program is measured once more in a fresh process: how often two
+measurements of the *same* program agree within ±10% is the noise floor no predictor can beat.
 """
 
 from __future__ import annotations
@@ -32,9 +35,25 @@ class Case:
     d_model: int
     predicted: dict[str, float]
     measured: dict[str, float]
+    remeasured: dict[str, float] | None = None
 
     def error(self, metric: str) -> float:
         return (self.predicted[metric] - self.measured[metric]) / self.measured[metric]
+
+    def noise(self, metric: str) -> float:
+        assert self.remeasured is not None
+        return (self.remeasured[metric] - self.measured[metric]) / self.measured[metric]
+
+
+def noise_summary(cases: list[Case], metric: str) -> dict[str, Any]:
+    """How far a second measurement of each program is from the first (the noise floor)."""
+    noise = [case.noise(metric) for case in cases if case.remeasured is not None]
+    return {"within_10pct": sum(abs(e) <= TOLERANCE for e in noise) / len(noise),
+            "mape": statistics.fmean(abs(e) for e in noise)}
+
+
+def _shown(metric: str, value: float) -> str:
+    return f"{value / 2**20:,.1f} MiB" if metric == "peak_rss_bytes" else f"{value:,.3f} ms"
 
 
 def metric_summary(cases: list[Case], metric: str) -> dict[str, Any]:
@@ -60,10 +79,13 @@ class ValidationResult:
     seconds: float
 
     def summary(self) -> dict[str, Any]:
-        return {"device": self.device_id, "table_version": self.table_version,
-                "calibration": self.calibration, "space": self.space, "n": len(self.cases),
-                "seconds": round(self.seconds, 1),
-                **{metric: metric_summary(self.cases, metric) for metric in VALIDATED}}
+        summary = {"device": self.device_id, "table_version": self.table_version,
+                   "calibration": self.calibration, "space": self.space, "n": len(self.cases),
+                   "seconds": round(self.seconds, 1),
+                   **{metric: metric_summary(self.cases, metric) for metric in VALIDATED}}
+        if any(case.remeasured is not None for case in self.cases):
+            summary["noise_floor"] = {metric: noise_summary(self.cases, metric) for metric in VALIDATED}
+        return summary
 
     def report(self) -> str:
         """Human-readable table per metric, then one JSON line of the same figures."""
@@ -75,18 +97,23 @@ class ValidationResult:
             s = summary[metric]
             lines.append(f"{label:<16} {s['within_10pct']:>10.0%} {s['mape']:>7.1%} "
                          f"{s['median_error']:>+13.1%}")
+        if "noise_floor" in summary:
+            lines.append("noise floor: the same programs measured again in fresh processes")
+            for metric, label in VALIDATED.items():
+                s = summary["noise_floor"][metric]
+                lines.append(f"{label:<16} {s['within_10pct']:>10.0%} {s['mape']:>7.1%}")
         for metric, label in VALIDATED.items():
             lines.append(f"worst {label}:")
             for w in summary[metric]["worst"]:
                 lines.append(f"  {w['pattern']:<10} d_model {w['d_model']:<5} "
-                             f"predicted {w['predicted']:,.3f} "
-                             f"measured {w['measured']:,.3f} ({w['error']:+.1%})")
+                             f"predicted {_shown(metric, w['predicted'])} "
+                             f"measured {_shown(metric, w['measured'])} ({w['error']:+.1%})")
         lines.append(json.dumps(summary, sort_keys=True))
         return "\n".join(lines)
 
 
 def validate(predictor: LatencyPredictor, space: SearchSpace, n: int, seed: int,
-             echo: Callable[[str], None] = print) -> ValidationResult:
+             echo: Callable[[str], None] = print, noise_check: bool = False) -> ValidationResult:
     """Predict and measure `n` held-out models drawn from `space` (calibration models excluded)."""
     start = time.perf_counter()
     calibration = predictor.table.calibrations.get(predictor.calibration or "", {})
@@ -96,8 +123,12 @@ def validate(predictor: LatencyPredictor, space: SearchSpace, n: int, seed: int,
         prediction = predictor.predict(spec)
         whole = predictor.meter.measure(spec, predictor.whole_protocol)
         measured = whole.figures()
-        case = Case(spec.arch_id, spec.pattern(), spec.d_model,
-                    {m: float(prediction[m]) for m in VALIDATED}, {m: float(measured[m]) for m in VALIDATED})
+        remeasured = None
+        if noise_check:
+            again = predictor.meter.measure(spec, predictor.whole_protocol, fresh=True).figures()
+            remeasured = {m: float(again[m]) for m in VALIDATED}
+        case = Case(spec.arch_id, spec.pattern(), spec.d_model, {m: float(prediction[m]) for m in VALIDATED},
+                    {m: float(measured[m]) for m in VALIDATED}, remeasured)
         cases.append(case)
         echo(f"held-out {len(cases)}/{n} {case.pattern:<10} d_model {case.d_model}: " + ", ".join(
             f"{label} {case.error(m):+.1%}" for m, label in VALIDATED.items()))

@@ -122,12 +122,13 @@ def progress_printer(total: int, echo: Callable[[str], None]) -> Callable[[optun
     return callback
 
 
-def latency_predictor(settings: SearchSettings, programs: ProgramCache) -> Predictor:
+def latency_predictor(settings: SearchSettings, programs: ProgramCache,
+                      echo: Callable[[str], None] = print) -> Predictor:
     """The device's latency table predictor (built, or loaded when nothing it depends on changed)."""
     from star_search.latency import LatencyPredictor
 
     return LatencyPredictor.load_or_build(settings.profile, settings.resolved_cache_dir / "latency", programs,
-                                          space=settings.space)
+                                          space=settings.space, echo=echo)
 
 
 def optimize(study: optuna.Study, settings: SearchSettings, echo: Callable[[str], None]) -> None:
@@ -136,7 +137,7 @@ def optimize(study: optuna.Study, settings: SearchSettings, echo: Callable[[str]
     runner = ProxyWorker() if settings.parallel_proxies else InlineProxyRunner()
     programs = ProgramCache(cache_dir / "programs")
     pipeline = settings.resolved_pipeline
-    predictor = latency_predictor(settings, programs) if "predict" in pipeline else None
+    predictor = latency_predictor(settings, programs, echo) if "predict" in pipeline else None
     evaluator = CandidateEvaluator(settings.profile, settings.proxy_tiers, ResultCache(cache_dir / "results"),
                                    programs, runner, pipeline=pipeline, predictor=predictor,
                                    front_k=settings.front_k, prune_margin=settings.prune_margin)
