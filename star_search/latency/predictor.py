@@ -19,7 +19,6 @@ import json
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +31,7 @@ from star_search.latency.sampling import draw_archs
 from star_search.latency.table import LatencyTable
 from star_search.latency.whole import WholeModelMeter
 from star_search.lower import ProgramCache, ProgramShapes
-from star_search.lower.cache import LOWERING_RECIPE_VERSION
+from star_search.lower.cache import LOWERING_RECIPE_VERSION, toolchain_versions
 from star_search.profiler.backend import Backend
 from star_search.profiler.backends import backend_for_profile
 from star_search.profiler.protocol import MeasurementProtocol
@@ -41,13 +40,6 @@ from star_search.spec import ArchSpec
 
 # Random draws used to find every width and operator family a space can produce.
 SPACE_SURVEY_DRAWS = 256
-
-
-def _version(package: str) -> str:
-    try:
-        return version(package)
-    except PackageNotFoundError:
-        return "absent"
 
 
 def table_protocol(profile: DeviceProfile) -> MeasurementProtocol:
@@ -62,8 +54,7 @@ def table_settings(profile: DeviceProfile, device_id: str) -> dict[str, Any]:
     return {"device_id": device_id, "protocol": json.loads(table_protocol(profile).key()),
             "shapes": ProgramShapes.from_profile(profile).to_dict(),
             "quantize": profile.shapes.quantize, "stack_layers": profile.latency.stack_layers,
-            "executorch": _version("executorch"), "torch": _version("torch"),
-            "torchao": _version("torchao"), "lowering_recipe": LOWERING_RECIPE_VERSION}
+            **toolchain_versions(), "lowering_recipe": LOWERING_RECIPE_VERSION}
 
 
 def space_calibration_key(space: SearchSpace, n: int, seed: int) -> str:

@@ -30,6 +30,11 @@ from star_search.spec import ArchSpec
 LOWERING_RECIPE_VERSION = 1
 
 
+def toolchain_versions() -> dict[str, str]:
+    """Installed versions of the packages a lowered program depends on."""
+    return {name: _package_version(name) for name in ("executorch", "torch", "torchao")}
+
+
 def _package_version(name: str) -> str:
     try:
         return version(name)
@@ -63,9 +68,7 @@ class ProgramCache:
             "arch_id": spec.arch_id,
             "shapes": shapes.to_dict(),
             "quantize": quantize,
-            "executorch": _package_version("executorch"),
-            "torch": _package_version("torch"),
-            "torchao": _package_version("torchao"),
+            **toolchain_versions(),
             "recipe": LOWERING_RECIPE_VERSION,
         }
 
