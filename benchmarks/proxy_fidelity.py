@@ -1,17 +1,21 @@
 """Does the `fast` proxy tier rank architectures the way longer training on every eval does?
 
-    .venv/bin/python benchmarks/proxy_fidelity.py [--archs 16] [--ref-steps-multiplier 4] \
+    nice -n 19 python benchmarks/proxy_fidelity.py [--archs 16] [--ref-steps-multiplier 4] \
         [--workers 2] [--seed 0] [--results proxy_fidelity.json]
 
 Each architecture (`star_search.proxies.fidelity.FIDELITY_PATTERNS`: pure attention, conv, SSM
 and linear attention, hybrids at several attention fractions, an MoE hybrid) is scored twice:
-by the `fast` tier, and by a reference run, the `full` tier (every registered setting) trained
-for `--ref-steps-multiplier` × its steps. The script prints both qualities and
-ranks, Kendall's τ-b between the two orderings (overall and per family), and the wall-clock cost
-per candidate of each. Results are written to `--results` after every job, and a rerun with the
-same file skips the jobs already done with the same configs, so a long run can be resumed
-(and `--fast-set` variants of the fast tier reuse the reference runs).
-`--archs` takes a count (the first N architectures) or a comma-separated list of layer strips.
+by the `fast` tier, and by a reference run: the `full` tier's recipe on every registered setting,
+trained for `--ref-steps-multiplier` × the fast tier's steps. The script prints both qualities and
+ranks, Kendall's τ-b between the two orderings (overall and per family), and the cost per
+candidate of each (wall clock and CPU seconds). Every finished job (one architecture, one kind)
+is cached in `--results` at once, so an interrupted run resumes where it stopped: a rerun with
+the same file skips the jobs already done with the same configs (`--fast-set` variants of the
+fast tier that keep its steps reuse the reference runs; other steps change the reference too).
+Fast jobs run first, then the cheapest reference runs, so a partial run already ranks as many
+architectures as it could; the report says which are missing (`--report-only` prints it without
+running anything). `--archs` takes a count (the first N architectures) or a comma-separated list
+of layer strips.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ def configs(multiplier: int, seed: int, threads: int,
             fast_overrides: dict[str, Any]) -> dict[str, ProxyConfig]:
     fast = proxy_config_for_tier("fast", **{"seed": seed, "threads": threads, **fast_overrides})
     full = proxy_config_for_tier("full", seed=seed, threads=threads)
-    reference = replace(full, tier=f"full×{multiplier}", steps=full.steps * multiplier)
+    reference = replace(full, tier=f"full, fast steps×{multiplier}", steps=fast.steps * multiplier)
     return {"fast": fast, "reference": reference}
 
 
@@ -52,11 +56,15 @@ def overrides_from(pairs: list[str]) -> dict[str, Any]:
 
 
 def score(kind: str, pattern: str, config: ProxyConfig) -> dict[str, Any]:
-    start = time.perf_counter()
+    """One job in a worker process. seconds: wall clock; cpu_seconds: the worker's CPU time over
+    the job, the cost on an otherwise idle core (on a shared machine wall clock also counts the
+    time other programs held the core)."""
+    start, cpu_start = time.perf_counter(), time.process_time()
     result = run_suite(arch_from_pattern(pattern), config)
     return {"kind": kind, "pattern": pattern, "config": config.cache_key(), "quality": result.quality,
             "families": result.family_means(), "seconds": time.perf_counter() - start,
-            "train_seconds": result.train_seconds, "device": result.device}
+            "cpu_seconds": time.process_time() - cpu_start, "train_seconds": result.train_seconds,
+            "device": result.device, "date": time.strftime("%Y-%m-%d")}
 
 
 def patterns_from(argument: str) -> list[str]:
@@ -71,8 +79,13 @@ def patterns_from(argument: str) -> list[str]:
     return patterns
 
 
-def run_jobs(patterns: list[str], kinds: dict[str, ProxyConfig], workers: int, results_path: Path
-             ) -> dict[tuple[str, str], dict[str, Any]]:
+def cost(pattern: str) -> int:
+    """Rough relative cost of a strip's proxy run: layers, linear attention and SSM weighing more."""
+    return sum({"c": 2, "a": 2, "s": 3, "l": 4, "*": 1}[letter] for letter in pattern)
+
+
+def run_jobs(patterns: list[str], kinds: dict[str, ProxyConfig], workers: int, results_path: Path,
+             run: bool = True) -> dict[tuple[str, str], dict[str, Any]]:
     stored: dict[tuple[str, str, str], dict[str, Any]] = {}
     if results_path.exists():  # every record ever written, whatever its config
         for record in json.loads(results_path.read_text()):
@@ -80,10 +93,13 @@ def run_jobs(patterns: list[str], kinds: dict[str, ProxyConfig], workers: int, r
     wanted = {(kind, p): config for kind, config in kinds.items() for p in patterns}
     done = {key: stored[(*key, config.cache_key())] for key, config in wanted.items()
             if (*key, config.cache_key()) in stored}
-    # Longest jobs first (reference runs, then deeper and linear-attention strips) for better packing.
-    todo = sorted((key for key in wanted if key not in done),
-                  key=lambda k: (k[0] != "reference", -len(k[1]) - 2 * k[1].count("l")))
+    # Fast jobs first, then the cheapest reference runs first (fewer layers, fewer linear-attention
+    # and SSM layers): on a shared machine a run may be stopped early, and a partial run then
+    # already ranks as many architectures as its time allowed.
+    todo = sorted((key for key in wanted if key not in done), key=lambda k: (k[0] != "fast", cost(k[1])))
     print(f"{len(done)} jobs already in {results_path}, {len(todo)} to run on {workers} workers", flush=True)
+    if not run or not todo:
+        return done
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         futures = {pool.submit(score, kind, pattern, wanted[(kind, pattern)]): (kind, pattern)
@@ -93,9 +109,20 @@ def run_jobs(patterns: list[str], kinds: dict[str, ProxyConfig], workers: int, r
             done[(record["kind"], record["pattern"])] = record
             stored[(record["kind"], record["pattern"], record["config"])] = record
             print(f"  {record['kind']:<9} {record['pattern']:<10} quality {record['quality']:.3f} "
-                  f"in {record['seconds']:.0f} s", flush=True)
-            results_path.write_text(json.dumps(list(stored.values()), indent=1))
+                  f"in {record['seconds']:.0f} s ({record['cpu_seconds']:.0f} s CPU)", flush=True)
+            save(results_path, list(stored.values()))
     return done
+
+
+def save(path: Path, records: list[dict[str, Any]]) -> None:
+    """Write atomically, so that an interrupt never leaves a truncated cache behind."""
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(records, indent=1))
+    partial.replace(path)
+
+
+def cpu(record: dict[str, Any]) -> str:
+    return f"{record['cpu_seconds']:.0f}" if "cpu_seconds" in record else "n/a"
 
 
 def ranks(values: list[float]) -> list[int]:
@@ -108,6 +135,14 @@ def ranks(values: list[float]) -> list[int]:
 
 def report(patterns: list[str], done: dict[tuple[str, str], dict[str, Any]], kinds: dict[str, ProxyConfig]
            ) -> None:
+    missing = [p for p in patterns if ("fast", p) not in done or ("reference", p) not in done]
+    if missing:
+        print(f"\nPARTIAL: {len(missing)} of {len(patterns)} architectures lack a result: "
+              f"{', '.join(missing)}")
+        patterns = [p for p in patterns if p not in missing]
+    if len(patterns) < 2:
+        print("fewer than two architectures with both results: nothing to rank")
+        return
     fast = [done[("fast", p)] for p in patterns]
     ref = [done[("reference", p)] for p in patterns]
     fast_q, ref_q = [r["quality"] for r in fast], [r["quality"] for r in ref]
@@ -115,19 +150,25 @@ def report(patterns: list[str], done: dict[tuple[str, str], dict[str, Any]], kin
     print(f"\nfast: {len(kinds['fast'].select_tasks())} settings, {kinds['fast'].steps} steps; "
           f"reference: {len(kinds['reference'].select_tasks())} settings, {kinds['reference'].steps} steps; "
           f"device {fast[0]['device']}, {os.cpu_count()} CPUs, threads {kinds['fast'].threads} per job\n")
-    print("| pattern | fast quality | reference quality | fast rank | reference rank | fast s "
-          "| reference s |")
+    print("| pattern | fast quality | reference quality | fast rank | reference rank "
+          "| fast s (CPU s) | reference s (CPU s) |")
     print("|---|---|---|---|---|---|---|")
     for i, pattern in enumerate(patterns):
         print(f"| {pattern} | {fast_q[i]:.3f} | {ref_q[i]:.3f} | {fast_rank[i]} | {ref_rank[i]} | "
-              f"{fast[i]['seconds']:.0f} | {ref[i]['seconds']:.0f} |")
+              f"{fast[i]['seconds']:.0f} ({cpu(fast[i])}) | {ref[i]['seconds']:.0f} ({cpu(ref[i])}) |")
     tau = kendall_tau_b(fast_q, ref_q)
     fast_s, ref_s = [r["seconds"] for r in fast], [r["seconds"] for r in ref]
+    fast_cpu = [r["cpu_seconds"] for r in fast if "cpu_seconds" in r]
+    ref_cpu = [r["cpu_seconds"] for r in ref if "cpu_seconds" in r]
     print(f"\nKendall tau-b (fast vs reference quality), {len(patterns)} architectures: {tau:.3f}")
     print(f"fast tier per candidate: median {statistics.median(fast_s):.0f} s, "
           f"min {min(fast_s):.0f} s, max {max(fast_s):.0f} s")
     print(f"reference per candidate: median {statistics.median(ref_s):.0f} s, "
           f"min {min(ref_s):.0f} s, max {max(ref_s):.0f} s")
+    for name, values in (("fast", fast_cpu), ("reference", ref_cpu)):
+        if values:
+            print(f"{name} CPU seconds per candidate ({len(values)} jobs): median "
+                  f"{statistics.median(values):.0f} s, min {min(values):.0f} s, max {max(values):.0f} s")
     print("\nper family: tau-b of the fast family mean vs the reference quality, "
           "and vs the reference family mean")
     for family in fast[0]["families"]:
@@ -146,13 +187,15 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--results", type=Path, default=Path("proxy_fidelity.json"))
     parser.add_argument("--fast-set", nargs="*", default=[], metavar="KEY=VALUE",
-                        help="try the fast tier with other ProxyConfig fields, e.g. steps=1700 batch_size=10")
+                        help="try the fast tier with other ProxyConfig fields, e.g. steps=400 batch_size=10")
+    parser.add_argument("--report-only", action="store_true",
+                        help="report what --results holds, running nothing")
     args = parser.parse_args()
     if args.ref_steps_multiplier < 1 or args.workers < 1:
         raise SystemExit("--ref-steps-multiplier and --workers must be at least 1")
     patterns = patterns_from(args.archs)
     kinds = configs(args.ref_steps_multiplier, args.seed, args.threads, overrides_from(args.fast_set))
-    done = run_jobs(patterns, kinds, args.workers, args.results)
+    done = run_jobs(patterns, kinds, args.workers, args.results, run=not args.report_only)
     report(patterns, done, kinds)
 
 

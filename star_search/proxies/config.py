@@ -1,10 +1,10 @@
 """`ProxyConfig`: how a candidate's proxy is built, trained, evaluated and summed up; named tiers.
 
-Tiers: `full` (`ProxyConfig()`, every registered setting), `fast` (16 short settings covering
-every family, the tier whose ranking `benchmarks/proxy_fidelity.py` checks against 4× longer
-training on `full`) and `demo` (8 short settings and few steps, the README demo). Measured
-seconds per candidate are in the README and BENCHMARKS.md; time grows linearly with layers,
-steps and batch_size, and with the length of the selected settings.
+Tiers: `full` (`ProxyConfig()`, every registered setting, 1200 steps), `fast` (16 short settings
+covering every family, 300 steps: the tier whose ranking `benchmarks/proxy_fidelity.py` checks
+against `full`, i.e. every setting and 4× the steps) and `demo` (8 short settings and few steps,
+the README demo). Measured seconds per candidate are in the README and BENCHMARKS.md; time grows
+linearly with layers, steps and batch_size, and with the length of the selected settings.
 """
 
 from __future__ import annotations
@@ -124,7 +124,7 @@ def _family_weights(weights: Mapping[str, float] | FamilyWeights) -> FamilyWeigh
 
 TIERS: dict[str, ProxyConfig] = {
     "demo": ProxyConfig(tier="demo", steps=250, batch_size=14, eval_samples=64, tasks=DEMO_SETTINGS),
-    "fast": ProxyConfig(tier="fast", steps=1200, tasks=FAST_SETTINGS),
+    "fast": ProxyConfig(tier="fast", steps=300, tasks=FAST_SETTINGS),
     "full": ProxyConfig(),
 }
 

@@ -1,7 +1,9 @@
 """The `Task` contract: a seeded generator of token sequences with scored positions.
 
 A task is one family (what is tested) at one difficulty setting (its dataclass fields). New
-families are new files in `tasks/`; new settings are new instances, e.g. in `catalog.py`.
+families are new files in `tasks/`; new settings are new instances, e.g. in `catalog.py`. What
+several families share lives beside them: `tasks/checks.py` (validating a setting),
+`tasks/draw.py` (random content) and `tasks/layout.py` (assembling sequences).
 """
 
 from __future__ import annotations
@@ -13,8 +15,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from star_search.errors import SpecError
-from star_search.proxies.vocab import CONTENT_BASE, CONTENT_SIZE, IGNORE
+from star_search.proxies.vocab import IGNORE
 
 
 @dataclass(frozen=True)
@@ -84,45 +85,3 @@ class Task(ABC):
         → [scored]. Accuracy: 1.0 where the top-1 prediction is the target, else 0.0."""
         scored = targets != IGNORE
         return (logits.argmax(dim=-1)[scored] == targets[scored]).float()
-
-
-def distinct(n: int, k: int, pool: int, rng: torch.Generator, offset: int = 0) -> Tensor:
-    """[n, k] content-token ids, distinct within a row, from content offsets [offset, offset + pool)."""
-    if k > pool:
-        raise ValueError(f"cannot draw {k} distinct tokens from a pool of {pool}")
-    return random_order(n, pool, rng)[:, :k] + CONTENT_BASE + offset
-
-
-def uniform(n: int, k: int, low: int, high: int, rng: torch.Generator) -> Tensor:
-    """[n, k] content-token ids drawn uniformly (with replacement) from content offsets [low, high)."""
-    return torch.randint(low, high, (n, k), generator=rng) + CONTENT_BASE
-
-
-def random_order(n: int, k: int, rng: torch.Generator) -> Tensor:
-    """[n, k] int64: an independent random permutation of 0 … k-1 in every row."""
-    return torch.rand(n, k, generator=rng).argsort(dim=1)
-
-
-def interleave(*columns: Tensor) -> Tensor:
-    """Tensors [n, k] (or [n, k, span]) → [n, k · total span]: row-wise a1 b1 a2 b2 … ."""
-    parts = [c if c.dim() == 3 else c[:, :, None] for c in columns]
-    return torch.cat(parts, dim=2).flatten(1)
-
-
-def require(ok: bool, field: str, value: object, expected: str) -> None:
-    """Raise `SpecError(field, value, expected)` unless `ok`."""
-    if not ok:
-        raise SpecError(field, value, expected)
-
-
-def require_positive(task: str, **values: int) -> None:
-    """Raise `SpecError` naming the first parameter that is not a positive integer."""
-    for name, value in values.items():
-        require(isinstance(value, int) and not isinstance(value, bool) and value > 0,
-                f"{task}.{name}", value, "a positive integer")
-
-
-def require_content(task: str, used: int, what: str) -> None:
-    """Raise `SpecError` when a setting draws from more than the `CONTENT_SIZE` content tokens;
-    `what` names the parameters that add up to `used`, i.e. what to shrink."""
-    require(used <= CONTENT_SIZE, f"{task}: {what}", used, f"at most {CONTENT_SIZE} content tokens")

@@ -151,10 +151,11 @@ def test_suite_runs_on_the_gpu_when_present() -> None:
 
 # Known behaviour (Zoology; MAD). One budget for every model below: MQAR with 4 pairs (17 tokens)
 # and byte-level LM over 16 bytes, trained jointly, 200 steps of 32 sequences (≈3–5 s per model on
-# one core).
+# an idle core, 20–40 s on the shared machine: hence `slow`; run them with `-m slow`).
 KNOWN = ProxyConfig(tasks=(RECALL, BYTES), steps=200, batch_size=32, eval_samples=256, device="cpu")
 
 
+@pytest.mark.slow
 def test_attention_learns_recall_where_short_convolution_cannot() -> None:
     """Recall over 17 tokens needs a global mixer; two convolutions of kernel 3 see 5 tokens.
     Measured with seeds 0–3: attention 0.26–0.29, conv 0.03–0.04 (chance 1/32)."""
@@ -164,6 +165,7 @@ def test_attention_learns_recall_where_short_convolution_cannot() -> None:
     assert attention.value > 6 * attention.chance
 
 
+@pytest.mark.slow
 def test_a_model_without_token_mixing_fails_recall_but_learns_bigrams() -> None:
     """No mixer: gated short convolutions of kernel 1 see only their own position (the output at
     t is a function of token t), so nothing moves between positions. Using the real operator at

@@ -309,3 +309,11 @@ def test_needle_is_the_one_key_in_the_haystack() -> None:
 def test_bad_settings_fail_at_construction(make) -> None:
     with pytest.raises(SpecError):
         make()
+
+
+def test_a_bad_setting_names_the_setting_field_value_and_limit() -> None:
+    with pytest.raises(SpecError, match=r"mqar/pairs40-keys32-values32\.n_pairs.*40.*at most key_pool=32"):
+        MultiQueryRecall(n_pairs=40, key_pool=32, value_pool=32)
+    with pytest.raises(SpecError, match=r"fuzzy_recall/.*key_pool \*\* key_len.*4096"):
+        FuzzyRecall(key_pool=100, key_len=2)
+

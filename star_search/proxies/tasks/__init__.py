@@ -1,4 +1,5 @@
-"""Proxy task families, one per file."""
+"""Proxy task families, one per file; `checks` (validating a setting), `draw` (random content)
+and `layout` (assembling sequences) hold what several families share."""
 
 from star_search.proxies.tasks.byte_lm import ByteLM
 from star_search.proxies.tasks.compression import Compression

@@ -24,7 +24,8 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from star_search.proxies.corpus import UNIFORM_BITS_PER_BYTE, ByteCorpus, load_reference_corpus
-from star_search.proxies.task import Task, TaskBatch, require, require_positive
+from star_search.proxies.task import Task, TaskBatch
+from star_search.proxies.tasks.checks import require, require_positive
 from star_search.proxies.vocab import CONTENT_BASE, IGNORE
 
 

@@ -15,42 +15,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+from torch import Tensor
 
-from star_search.proxies.task import Task, TaskBatch, require_content, require_positive, uniform
-from star_search.proxies.vocab import BLANK, COMPRESS, IGNORE
+from star_search.proxies.task import TaskBatch
+from star_search.proxies.tasks.layout import WriteBack, read_back
+from star_search.proxies.vocab import BLANK, COMPRESS
 
 
 @dataclass(frozen=True)
-class Compression(Task):
+class Compression(WriteBack):
     length: int = 12
-    pool: int = 32
     family: str = "compression"
 
-    def __post_init__(self) -> None:
-        require_positive(self.name, length=self.length, pool=self.pool)
-        require_content(self.name, self.pool, "pool")
-
-    @property
-    def name(self) -> str:
-        return f"compression/len{self.length}-pool{self.pool}"
-
-    @property
-    def chance_level(self) -> float:
-        return 1.0 / self.pool
-
-    @property
-    def seq_len(self) -> int:
-        return 2 * self.length
-
-    @property
-    def scored_per_sequence(self) -> int:
-        return self.length
-
-    def generate(self, n: int, rng: torch.Generator) -> TaskBatch:
-        sequence = uniform(n, self.length, 0, self.pool, rng)
-        readout = torch.full((n, self.length), BLANK, dtype=torch.long)
+    def write_back(self, tokens: Tensor) -> TaskBatch:
+        readout = torch.full_like(tokens, BLANK)
         readout[:, 0] = COMPRESS
-        inputs = torch.cat((sequence, readout), dim=1)
-        targets = torch.full_like(inputs, IGNORE)
-        targets[:, self.length:] = sequence
-        return TaskBatch(inputs, targets)
+        return read_back(tokens, readout, tokens)

@@ -14,41 +14,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
+from torch import Tensor
 
-from star_search.proxies.task import Task, TaskBatch, require_content, require_positive, uniform
-from star_search.proxies.vocab import COPY, IGNORE
+from star_search.proxies.task import TaskBatch
+from star_search.proxies.tasks.layout import WriteBack, prompted, read_back
+from star_search.proxies.vocab import COPY
 
 
 @dataclass(frozen=True)
-class Copying(Task):
+class Copying(WriteBack):
     length: int = 16
-    pool: int = 32
     family: str = "copying"
 
-    def __post_init__(self) -> None:
-        require_positive(self.name, length=self.length, pool=self.pool)
-        require_content(self.name, self.pool, "pool")
-
-    @property
-    def name(self) -> str:
-        return f"copying/len{self.length}-pool{self.pool}"
-
-    @property
-    def chance_level(self) -> float:
-        return 1.0 / self.pool
-
-    @property
-    def seq_len(self) -> int:
-        return 2 * self.length
-
-    @property
-    def scored_per_sequence(self) -> int:
-        return self.length
-
-    def generate(self, n: int, rng: torch.Generator) -> TaskBatch:
-        tokens = uniform(n, self.length, 0, self.pool, rng)
-        inputs = torch.cat((tokens, torch.full((n, 1), COPY), tokens[:, :-1]), dim=1)
-        targets = torch.full_like(inputs, IGNORE)
-        targets[:, self.length:] = tokens
-        return TaskBatch(inputs, targets)
+    def write_back(self, tokens: Tensor) -> TaskBatch:
+        return read_back(tokens, prompted(COPY, tokens), tokens)

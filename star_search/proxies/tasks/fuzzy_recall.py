@@ -16,19 +16,15 @@ from dataclasses import dataclass
 
 import torch
 
-from star_search.proxies.task import (
-    Task,
-    TaskBatch,
-    interleave,
-    random_order,
-    require,
+from star_search.proxies.task import Task, TaskBatch
+from star_search.proxies.tasks.checks import (
+    require_at_most,
     require_content,
+    require_key_spans,
     require_positive,
-    uniform,
 )
-from star_search.proxies.vocab import CONTENT_BASE, IGNORE, SEP
-
-MAX_KEY_SPANS = 4096  # distinct key spans drawn by a per-row permutation, so keep it small
+from star_search.proxies.tasks.draw import interleave, key_spans, random_order, uniform
+from star_search.proxies.tasks.layout import queried
 
 
 @dataclass(frozen=True)
@@ -45,13 +41,10 @@ class FuzzyRecall(Task):
         require_positive(self.name, n_pairs=self.n_pairs, key_len=self.key_len,
                          value_len=self.value_len, n_queries=self.n_queries,
                          key_pool=self.key_pool, value_pool=self.value_pool)
-        spans = self.key_pool ** self.key_len
-        require(spans <= MAX_KEY_SPANS, f"{self.name}: key_pool ** key_len", spans,
-                f"at most {MAX_KEY_SPANS}")
-        require(self.n_pairs <= spans, f"{self.name}.n_pairs", self.n_pairs,
-                f"at most key_pool ** key_len = {spans} (key spans are distinct)")
-        require(self.n_queries <= self.n_pairs, f"{self.name}.n_queries", self.n_queries,
-                f"at most n_pairs={self.n_pairs}")
+        spans = require_key_spans(self.name, self.key_pool, self.key_len)
+        require_at_most(self.name, "n_pairs", self.n_pairs, "key_pool ** key_len", spans,
+                        "key spans are distinct")
+        require_at_most(self.name, "n_queries", self.n_queries, "n_pairs", self.n_pairs)
         require_content(self.name, self.key_pool + self.value_pool, "key_pool + value_pool")
 
     @property
@@ -76,20 +69,9 @@ class FuzzyRecall(Task):
         return self.n_queries * self.value_len
 
     def generate(self, n: int, rng: torch.Generator) -> TaskBatch:
-        # Distinct key spans: distinct numbers < key_pool ** key_len, written in base key_pool.
-        numbers = random_order(n, self.key_pool ** self.key_len, rng)[:, :self.n_pairs]
-        digits = self.key_pool ** torch.arange(self.key_len - 1, -1, -1)
-        keys = numbers[:, :, None] // digits % self.key_pool + CONTENT_BASE
+        _, keys = key_spans(n, self.n_pairs, self.key_pool, self.key_len, rng)
         values = uniform(n, self.n_pairs * self.value_len, self.key_pool,
                          self.key_pool + self.value_pool, rng).view(n, self.n_pairs, self.value_len)
         asked = random_order(n, self.n_pairs, rng)[:, :self.n_queries, None]
-        q_keys = keys.gather(1, asked.expand(-1, -1, self.key_len))
-        q_values = values.gather(1, asked.expand(-1, -1, self.value_len))
-        inputs = torch.cat((interleave(keys, values), torch.full((n, 1), SEP),
-                            interleave(q_keys, q_values)), dim=1)
-        targets = torch.full_like(inputs, IGNORE)
-        first = self.n_pairs * self.span + 1 + self.key_len - 1  # last token of the first asked key
-        for query in range(self.n_queries):
-            start = first + query * self.span
-            targets[:, start:start + self.value_len] = q_values[:, query]
-        return TaskBatch(inputs, targets)
+        return queried(interleave(keys, values), keys.gather(1, asked.expand(-1, -1, self.key_len)),
+                       values.gather(1, asked.expand(-1, -1, self.value_len)))

@@ -14,16 +14,9 @@ from dataclasses import dataclass
 
 import torch
 
-from star_search.proxies.task import (
-    Task,
-    TaskBatch,
-    distinct,
-    interleave,
-    require,
-    require_content,
-    require_positive,
-    uniform,
-)
+from star_search.proxies.task import Task, TaskBatch
+from star_search.proxies.tasks.checks import require, require_at_most, require_content, require_positive
+from star_search.proxies.tasks.draw import interleave, key_value_pairs
 from star_search.proxies.vocab import IGNORE
 
 
@@ -38,8 +31,7 @@ class InContextRecall(Task):
     def __post_init__(self) -> None:
         require_positive(self.name, n_keys=self.n_keys, n_pairs=self.n_pairs, key_pool=self.key_pool,
                          value_pool=self.value_pool)
-        require(self.n_keys <= self.key_pool, f"{self.name}.n_keys", self.n_keys,
-                f"at most key_pool={self.key_pool} (keys are distinct)")
+        require_at_most(self.name, "n_keys", self.n_keys, "key_pool", self.key_pool, "keys are distinct")
         require(self.n_pairs > self.n_keys, f"{self.name}.n_pairs", self.n_pairs,
                 f"more than n_keys={self.n_keys} (pairs after the introductions are the ones scored)")
         require_content(self.name, self.key_pool + self.value_pool, "key_pool + value_pool")
@@ -62,8 +54,7 @@ class InContextRecall(Task):
         return self.n_pairs - self.n_keys
 
     def generate(self, n: int, rng: torch.Generator) -> TaskBatch:
-        keys = distinct(n, self.n_keys, self.key_pool, rng)
-        values = uniform(n, self.n_keys, self.key_pool, self.key_pool + self.value_pool, rng)
+        keys, values = key_value_pairs(n, self.n_keys, self.key_pool, self.value_pool, rng)
         repeats = torch.randint(0, self.n_keys, (n, self.scored_per_sequence), generator=rng)
         slots = torch.cat((torch.arange(self.n_keys).expand(n, -1), repeats), dim=1)
         inputs = interleave(keys.gather(1, slots), values.gather(1, slots))

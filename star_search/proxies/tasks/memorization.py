@@ -15,18 +15,15 @@ from dataclasses import dataclass, field
 
 import torch
 
-from star_search.proxies.task import (
-    Task,
-    TaskBatch,
-    random_order,
-    require,
+from star_search.proxies.task import Task, TaskBatch
+from star_search.proxies.tasks.checks import (
+    require_at_most,
     require_content,
+    require_key_spans,
     require_positive,
-    uniform,
 )
+from star_search.proxies.tasks.draw import key_spans, uniform
 from star_search.proxies.vocab import CONTENT_BASE, IGNORE, INSERT
-
-MAX_KEYS = 4096  # keys are drawn by a per-row permutation of all of them, so keep it small
 
 
 @dataclass(frozen=True)
@@ -42,10 +39,9 @@ class Memorization(Task):
     def __post_init__(self) -> None:
         require_positive(self.name, key_pool=self.key_pool, key_len=self.key_len,
                          per_sequence=self.per_sequence, value_pool=self.value_pool)
-        require(self.n_keys <= MAX_KEYS, f"{self.name}: key_pool ** key_len", self.n_keys,
-                f"at most {MAX_KEYS}")
-        require(self.per_sequence <= self.n_keys, f"{self.name}.per_sequence", self.per_sequence,
-                f"at most key_pool ** key_len = {self.n_keys} (keys in a sequence are distinct)")
+        require_key_spans(self.name, self.key_pool, self.key_len)
+        require_at_most(self.name, "per_sequence", self.per_sequence, "key_pool ** key_len", self.n_keys,
+                        "keys in a sequence are distinct")
         require_content(self.name, self.key_pool + self.value_pool, "key_pool + value_pool")
         rng = torch.Generator().manual_seed(self.table_seed)
         table = uniform(1, self.n_keys, self.key_pool, self.key_pool + self.value_pool, rng)[0]
@@ -79,9 +75,7 @@ class Memorization(Task):
         return int(self.table[number])
 
     def generate(self, n: int, rng: torch.Generator) -> TaskBatch:
-        numbers = random_order(n, self.n_keys, rng)[:, :self.per_sequence]
-        digits = self.key_pool ** torch.arange(self.key_len - 1, -1, -1)
-        keys = numbers[:, :, None] // digits % self.key_pool + CONTENT_BASE
+        numbers, keys = key_spans(n, self.per_sequence, self.key_pool, self.key_len, rng)
         inserts = torch.full((n, self.per_sequence, 1), INSERT, dtype=torch.long)
         inputs = torch.cat((keys, inserts), dim=2).flatten(1)
         targets = torch.full_like(inputs, IGNORE)

@@ -14,18 +14,10 @@ from dataclasses import dataclass
 
 import torch
 
-from star_search.proxies.task import (
-    Task,
-    TaskBatch,
-    distinct,
-    interleave,
-    random_order,
-    require,
-    require_content,
-    require_positive,
-    uniform,
-)
-from star_search.proxies.vocab import IGNORE, SEP
+from star_search.proxies.task import Task, TaskBatch
+from star_search.proxies.tasks.checks import require_at_most, require_content, require_positive
+from star_search.proxies.tasks.draw import interleave, key_value_pairs, random_order
+from star_search.proxies.tasks.layout import queried
 
 
 @dataclass(frozen=True)
@@ -39,8 +31,7 @@ class MultiQueryRecall(Task):
         require_positive(self.name, n_pairs=self.n_pairs, key_pool=self.key_pool,
                          value_pool=self.value_pool)
         require_content(self.name, self.key_pool + self.value_pool, "key_pool + value_pool")
-        require(self.n_pairs <= self.key_pool, f"{self.name}.n_pairs", self.n_pairs,
-                f"at most key_pool={self.key_pool} (keys are distinct)")
+        require_at_most(self.name, "n_pairs", self.n_pairs, "key_pool", self.key_pool, "keys are distinct")
 
     @property
     def name(self) -> str:
@@ -59,12 +50,6 @@ class MultiQueryRecall(Task):
         return self.n_pairs
 
     def generate(self, n: int, rng: torch.Generator) -> TaskBatch:
-        keys = distinct(n, self.n_pairs, self.key_pool, rng)
-        values = uniform(n, self.n_pairs, self.key_pool, self.key_pool + self.value_pool, rng)
+        keys, values = key_value_pairs(n, self.n_pairs, self.key_pool, self.value_pool, rng)
         order = random_order(n, self.n_pairs, rng)
-        queries, answers = keys.gather(1, order), values.gather(1, order)
-        inputs = torch.cat((interleave(keys, values), torch.full((n, 1), SEP),
-                            interleave(queries, answers)), dim=1)
-        targets = torch.full_like(inputs, IGNORE)
-        targets[:, 2 * self.n_pairs + 1::2] = answers
-        return TaskBatch(inputs, targets)
+        return queried(interleave(keys, values), keys.gather(1, order), values.gather(1, order))

@@ -15,17 +15,10 @@ from dataclasses import dataclass
 
 import torch
 
-from star_search.proxies.task import (
-    Task,
-    TaskBatch,
-    distinct,
-    interleave,
-    random_order,
-    require,
-    require_content,
-    require_positive,
-)
-from star_search.proxies.vocab import IGNORE, SEP
+from star_search.proxies.task import Task, TaskBatch
+from star_search.proxies.tasks.checks import require, require_at_most, require_content, require_positive
+from star_search.proxies.tasks.draw import distinct, interleave, random_order
+from star_search.proxies.tasks.layout import queried
 
 
 @dataclass(frozen=True)
@@ -39,12 +32,10 @@ class MultiHopRecall(Task):
     def __post_init__(self) -> None:
         require_positive(self.name, n_nodes=self.n_nodes, hops=self.hops, n_queries=self.n_queries,
                          node_pool=self.node_pool)
-        require(self.n_nodes <= self.node_pool, f"{self.name}.n_nodes", self.n_nodes,
-                f"at most node_pool={self.node_pool} (nodes are distinct)")
+        require_at_most(self.name, "n_nodes", self.n_nodes, "node_pool", self.node_pool, "nodes are distinct")
         require(self.hops < self.n_nodes, f"{self.name}.hops", self.hops,
                 f"fewer than n_nodes={self.n_nodes} (the answer is never the query itself)")
-        require(self.n_queries <= self.n_nodes, f"{self.name}.n_queries", self.n_queries,
-                f"at most n_nodes={self.n_nodes}")
+        require_at_most(self.name, "n_queries", self.n_queries, "n_nodes", self.n_nodes)
         require_content(self.name, self.node_pool, "node_pool")
 
     @property
@@ -69,9 +60,4 @@ class MultiHopRecall(Task):
         listed = random_order(n, self.n_nodes, rng)
         links = interleave(cycle.gather(1, listed), successor.gather(1, listed))
         asked = random_order(n, self.n_nodes, rng)[:, :self.n_queries]
-        queries = cycle.gather(1, asked)
-        answers = cycle.gather(1, (asked + self.hops) % self.n_nodes)
-        inputs = torch.cat((links, torch.full((n, 1), SEP), interleave(queries, answers)), dim=1)
-        targets = torch.full_like(inputs, IGNORE)
-        targets[:, 2 * self.n_nodes + 1::2] = answers
-        return TaskBatch(inputs, targets)
+        return queried(links, cycle.gather(1, asked), cycle.gather(1, (asked + self.hops) % self.n_nodes))

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 
 import torch
 
-from star_search.proxies.task import Task, TaskBatch, require, require_content, require_positive, uniform
+from star_search.proxies.task import Task, TaskBatch
+from star_search.proxies.tasks.checks import require, require_content, require_positive
+from star_search.proxies.tasks.draw import uniform
 from star_search.proxies.vocab import IGNORE, SEP
 
 

@@ -14,18 +14,10 @@ from dataclasses import dataclass
 
 import torch
 
-from star_search.proxies.task import (
-    Task,
-    TaskBatch,
-    distinct,
-    interleave,
-    random_order,
-    require,
-    require_content,
-    require_positive,
-    uniform,
-)
-from star_search.proxies.vocab import IGNORE, SEP
+from star_search.proxies.task import Task, TaskBatch
+from star_search.proxies.tasks.checks import require, require_at_most, require_content, require_positive
+from star_search.proxies.tasks.draw import key_value_pairs, random_order, uniform
+from star_search.proxies.tasks.layout import queried
 
 
 @dataclass(frozen=True)
@@ -41,8 +33,7 @@ class NoisyRecall(Task):
         require_positive(self.name, n_pairs=self.n_pairs, key_pool=self.key_pool,
                          value_pool=self.value_pool, noise_pool=self.noise_pool)
         require(self.n_noise >= 0, f"{self.name}.n_noise", self.n_noise, "a count ≥ 0")
-        require(self.n_pairs <= self.key_pool, f"{self.name}.n_pairs", self.n_pairs,
-                f"at most key_pool={self.key_pool} (keys are distinct)")
+        require_at_most(self.name, "n_pairs", self.n_pairs, "key_pool", self.key_pool, "keys are distinct")
         require_content(self.name, self.key_pool + self.value_pool + self.noise_pool,
                         "key_pool + value_pool + noise_pool")
 
@@ -67,10 +58,8 @@ class NoisyRecall(Task):
         return self.n_pairs
 
     def generate(self, n: int, rng: torch.Generator) -> TaskBatch:
-        start_values = self.key_pool
-        start_noise = start_values + self.value_pool
-        keys = distinct(n, self.n_pairs, self.key_pool, rng)
-        values = uniform(n, self.n_pairs, start_values, start_noise, rng)
+        start_noise = self.key_pool + self.value_pool
+        keys, values = key_value_pairs(n, self.n_pairs, self.key_pool, self.value_pool, rng)
         noise = uniform(n, self.n_noise, start_noise, start_noise + self.noise_pool, rng)
         # Shuffle units (a pair is 2 tokens, a noise token 1); a unit starts where the previous
         # ones end, and masking keeps units of one kind in their drawn order.
@@ -84,8 +73,4 @@ class NoisyRecall(Task):
         context.scatter_(1, pair_starts, keys).scatter_(1, pair_starts + 1, values)
         context.scatter_(1, starts[~is_pair].view(n, self.n_noise), noise)
         order = random_order(n, self.n_pairs, rng)
-        queries, answers = keys.gather(1, order), values.gather(1, order)
-        inputs = torch.cat((context, torch.full((n, 1), SEP), interleave(queries, answers)), dim=1)
-        targets = torch.full_like(inputs, IGNORE)
-        targets[:, self.context_len + 1::2] = answers
-        return TaskBatch(inputs, targets)
+        return queried(context, keys.gather(1, order), values.gather(1, order))

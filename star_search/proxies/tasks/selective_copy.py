@@ -14,16 +14,11 @@ from dataclasses import dataclass
 
 import torch
 
-from star_search.proxies.task import (
-    Task,
-    TaskBatch,
-    random_order,
-    require,
-    require_content,
-    require_positive,
-    uniform,
-)
-from star_search.proxies.vocab import BLANK, COPY, IGNORE
+from star_search.proxies.task import Task, TaskBatch
+from star_search.proxies.tasks.checks import require_at_most, require_content, require_positive
+from star_search.proxies.tasks.draw import random_order, uniform
+from star_search.proxies.tasks.layout import prompted, read_back
+from star_search.proxies.vocab import BLANK, COPY
 
 
 @dataclass(frozen=True)
@@ -35,8 +30,7 @@ class SelectiveCopy(Task):
 
     def __post_init__(self) -> None:
         require_positive(self.name, length=self.length, n_tokens=self.n_tokens, pool=self.pool)
-        require(self.n_tokens <= self.length, f"{self.name}.n_tokens", self.n_tokens,
-                f"at most length={self.length}")
+        require_at_most(self.name, "n_tokens", self.n_tokens, "length", self.length)
         require_content(self.name, self.pool, "pool")
 
     @property
@@ -59,8 +53,4 @@ class SelectiveCopy(Task):
         tokens = uniform(n, self.n_tokens, 0, self.pool, rng)
         slots = random_order(n, self.length, rng)[:, :self.n_tokens].sort(dim=1).values
         context = torch.full((n, self.length), BLANK, dtype=torch.long).scatter(1, slots, tokens)
-        answer = torch.cat((torch.full((n, 1), COPY), tokens[:, :-1]), dim=1)
-        inputs = torch.cat((context, answer), dim=1)
-        targets = torch.full_like(inputs, IGNORE)
-        targets[:, self.length:] = tokens
-        return TaskBatch(inputs, targets)
+        return read_back(context, prompted(COPY, tokens), tokens)

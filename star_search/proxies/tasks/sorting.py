@@ -13,42 +13,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
+from torch import Tensor
 
-from star_search.proxies.task import Task, TaskBatch, require_content, require_positive, uniform
-from star_search.proxies.vocab import IGNORE, SEP
+from star_search.proxies.task import TaskBatch
+from star_search.proxies.tasks.layout import WriteBack, prompted, read_back
+from star_search.proxies.vocab import SEP
 
 
 @dataclass(frozen=True)
-class Sorting(Task):
+class Sorting(WriteBack):
     length: int = 8
-    pool: int = 32
     family: str = "sorting"
 
-    def __post_init__(self) -> None:
-        require_positive(self.name, length=self.length, pool=self.pool)
-        require_content(self.name, self.pool, "pool")
-
-    @property
-    def name(self) -> str:
-        return f"sorting/len{self.length}-pool{self.pool}"
-
-    @property
-    def chance_level(self) -> float:
-        return 1.0 / self.pool
-
-    @property
-    def seq_len(self) -> int:
-        return 2 * self.length
-
-    @property
-    def scored_per_sequence(self) -> int:
-        return self.length
-
-    def generate(self, n: int, rng: torch.Generator) -> TaskBatch:
-        tokens = uniform(n, self.length, 0, self.pool, rng)
+    def write_back(self, tokens: Tensor) -> TaskBatch:
         ordered = tokens.sort(dim=1).values
-        inputs = torch.cat((tokens, torch.full((n, 1), SEP), ordered[:, :-1]), dim=1)
-        targets = torch.full_like(inputs, IGNORE)
-        targets[:, self.length:] = ordered
-        return TaskBatch(inputs, targets)
+        return read_back(tokens, prompted(SEP, ordered), ordered)
