@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import json
 import sys
 from pathlib import Path
@@ -16,11 +16,11 @@ SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "lfm2_vs_attention
 
 
 def _load():
-    spec = importlib.util.spec_from_file_location("lfm2_vs_attention", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    # Imported by name from a folder on sys.path, so that the script's spawned lowering workers
+    # (which inherit sys.path) can unpickle the functions they are sent.
+    if str(SCRIPT.parent) not in sys.path:
+        sys.path.insert(0, str(SCRIPT.parent))
+    return importlib.import_module(SCRIPT.stem)
 
 
 def test_baseline_has_qwen3_0_6b_shape() -> None:
