@@ -8,6 +8,7 @@ no logic lives here.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -153,6 +154,14 @@ def _fail(err: StarSearchError) -> None:
     sys.exit(2)
 
 
+def _print_result(cfg: Any, run: Callable[..., Any]) -> None:
+    """Call `run` with the command's fields and print what it returns (errors: `_fail`)."""
+    try:
+        print(run(**vars(OmegaConf.to_object(cfg))))
+    except StarSearchError as err:
+        _fail(err)
+
+
 @hydra.main(config_path="pkg://star_search.conf", config_name="search", version_base="1.3")
 def search_main(cfg: SearchCommand) -> None:
     from star_search.search import run_search
@@ -231,22 +240,14 @@ def agent_main(cfg: AgentCommand) -> None:
 def profile_main(cfg: ProfileCommand) -> None:
     from star_search.profiler.profile_arch import run_profile
 
-    command: ProfileCommand = OmegaConf.to_object(cfg)  # type: ignore[assignment]
-    try:
-        print(run_profile(**vars(command)))
-    except StarSearchError as err:
-        _fail(err)
+    _print_result(cfg, run_profile)
 
 
 @hydra.main(config_path="pkg://star_search.conf", config_name="proxies_list", version_base="1.3")
 def proxies_list_main(cfg: ProxiesListCommand) -> None:
     from star_search.proxies.commands import settings_table
 
-    command: ProxiesListCommand = OmegaConf.to_object(cfg)  # type: ignore[assignment]
-    try:
-        print(settings_table(command.tier))
-    except StarSearchError as err:
-        _fail(err)
+    _print_result(cfg, settings_table)
 
 
 @hydra.main(config_path="pkg://star_search.conf", config_name="proxies_run", version_base="1.3")
@@ -264,22 +265,14 @@ def proxies_run_main(cfg: ProxiesRunCommand) -> None:
 def latency_build_main(cfg: LatencyBuildCommand) -> None:
     from star_search.latency.commands import run_build
 
-    command: LatencyBuildCommand = OmegaConf.to_object(cfg)  # type: ignore[assignment]
-    try:
-        print(run_build(**vars(command)))
-    except StarSearchError as err:
-        _fail(err)
+    _print_result(cfg, run_build)
 
 
 @hydra.main(config_path="pkg://star_search.conf", config_name="latency_validate", version_base="1.3")
 def latency_validate_main(cfg: LatencyValidateCommand) -> None:
     from star_search.latency.commands import run_validate
 
-    command: LatencyValidateCommand = OmegaConf.to_object(cfg)  # type: ignore[assignment]
-    try:
-        print(run_validate(**vars(command)))
-    except StarSearchError as err:
-        _fail(err)
+    _print_result(cfg, run_validate)
 
 
 MAINS = {"presets": presets_main, "search": search_main, "export": export_main, "report": report_main,
