@@ -254,11 +254,7 @@ def proxies_list_main(cfg: ProxiesListCommand) -> None:
 def proxies_run_main(cfg: ProxiesRunCommand) -> None:
     from star_search.proxies.commands import run_for_arch
 
-    command: ProxiesRunCommand = OmegaConf.to_object(cfg)  # type: ignore[assignment]
-    try:
-        print(run_for_arch(**vars(command)).summary())
-    except StarSearchError as err:
-        _fail(err)
+    _print_result(cfg, lambda **fields: run_for_arch(**fields).summary())
 
 
 @hydra.main(config_path="pkg://star_search.conf", config_name="latency_build", version_base="1.3")

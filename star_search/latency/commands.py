@@ -13,10 +13,10 @@ from star_search.latency.predictor import LatencyPredictor
 from star_search.latency.validation import validate
 from star_search.lower import ProgramCache
 from star_search.resources import resolve_config
-from star_search.space import load_space
+from star_search.space import SearchSpace, load_space
 
 
-def _predictor(device: str, space: str, cache_dir: str) -> tuple[LatencyPredictor, object]:
+def _predictor(device: str, space: str, cache_dir: str) -> tuple[LatencyPredictor, SearchSpace]:
     profile = load_profile(resolve_config(device, "device_profiles", "device"))
     search_space = load_space(resolve_config(space, "search_spaces", "space"))
     root = Path(cache_dir)

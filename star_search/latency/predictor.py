@@ -29,12 +29,12 @@ from star_search.latency.calibration import LinearCorrection, fit_correction
 from star_search.latency.composition import METRICS, block_costs, compose
 from star_search.latency.sampling import draw_archs
 from star_search.latency.table import LatencyTable
-from star_search.latency.whole import WholeModelMeter
 from star_search.lower import ProgramCache, ProgramShapes
 from star_search.lower.cache import LOWERING_RECIPE_VERSION, toolchain_versions
 from star_search.profiler.backend import Backend
 from star_search.profiler.backends import backend_for_profile
 from star_search.profiler.protocol import MeasurementProtocol
+from star_search.profiler.whole_model import WholeModelMeter
 from star_search.space.schema import SearchSpace
 from star_search.spec import ArchSpec
 
@@ -60,6 +60,12 @@ def table_settings(profile: DeviceProfile, device_id: str) -> dict[str, Any]:
 def space_calibration_key(space: SearchSpace, n: int, seed: int) -> str:
     digest = hashlib.sha256(json.dumps(space.describe(), sort_keys=True, default=str).encode())
     return f"{space.name}-{digest.hexdigest()[:8]}-n{n}-seed{seed}"
+
+
+def _fit(archs: Sequence[dict[str, Any]]) -> dict[str, LinearCorrection]:
+    """Each metric's correction from calibration points ({"raw": {...}, "measured": {...}})."""
+    return {metric: fit_correction([a["raw"][metric] for a in archs], [a["measured"][metric] for a in archs])
+            for metric in METRICS}
 
 
 class LatencyPredictor:
@@ -139,9 +145,7 @@ class LatencyPredictor:
 
     def corrections(self) -> dict[str, LinearCorrection]:
         """The fitted line per metric (refitted from the stored calibration points)."""
-        archs = self.table.calibrations.get(self.calibration or "", {}).get("archs", [])
-        return {metric: fit_correction([a["raw"][metric] for a in archs],
-                                       [a["measured"][metric] for a in archs]) for metric in METRICS}
+        return _fit(self.table.calibrations.get(self.calibration or "", {}).get("archs", []))
 
     def calibrate(self, key: str, specs: Sequence[ArchSpec]) -> dict[str, LinearCorrection]:
         """Measure `specs` whole, fit the correction of each metric, store it under `key`."""
@@ -154,8 +158,7 @@ class LatencyPredictor:
                           "raw": self.raw(spec), "measured": {m: measured[m] for m in METRICS}})
             self.echo(f"latency calibration: {spec.pattern()} d_model={spec.d_model} measured whole "
                       f"({whole.seconds:.0f} s)")
-        fits = {metric: fit_correction([a["raw"][metric] for a in archs],
-                                       [a["measured"][metric] for a in archs]) for metric in METRICS}
+        fits = _fit(archs)
         with self.table.locked():
             self.table.calibrations[key] = {"archs": archs,
                                             "corrections": {m: f.to_dict() for m, f in fits.items()}}

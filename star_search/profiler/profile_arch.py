@@ -9,7 +9,7 @@ two minutes on a laptop CPU). Programs are cached by `ProgramCache`, measurement
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,6 @@ from star_search.errors import SpecError
 from star_search.profiler.backend import Backend
 from star_search.profiler.backends import backend_for_profile
 from star_search.profiler.measurement import Measurement
-from star_search.profiler.measurement_cache import MeasurementCache
 from star_search.profiler.protocol import MeasurementProtocol
 from star_search.resources import resolve_config
 from star_search.spec import ArchSpec
@@ -66,22 +65,15 @@ def profile_arch(spec: ArchSpec, profile: DeviceProfile, cache_dir: Path,
                  backend: Backend | None = None) -> ArchProfile:
     """Lower `spec` for the profile's shapes (cached) and measure it with the profile's backend."""
     from star_search import sizing
-    from star_search.lower import DelegationCoverage, ProgramCache, ProgramShapes
+    from star_search.lower import ProgramCache
+    from star_search.profiler.whole_model import WholeModelMeter
 
-    backend = backend or backend_for_profile(profile)
-    protocol = MeasurementProtocol.from_profile(profile)
-    program = ProgramCache(cache_dir / "programs").get_or_lower(
-        spec, ProgramShapes.from_profile(profile), profile.shapes.quantize)
-    measurements = MeasurementCache(cache_dir / "measurements")
-    measurement = measurements.get(program.sha256, backend.device_id, protocol)
-    cached = measurement is not None
-    if measurement is None:
-        measurement = backend.measure(program.path, protocol)
-        coverage = DelegationCoverage.combine(list(program.coverage.values()))
-        measurement = replace(measurement, delegated_fraction=coverage.delegated_fraction)
-        measurements.put(backend.device_id, protocol, measurement)
+    meter = WholeModelMeter(profile, ProgramCache(cache_dir / "programs"),
+                            backend or backend_for_profile(profile), cache_dir / "measurements")
+    whole = meter.measure(spec, MeasurementProtocol.from_profile(profile))
+    program = whole.program
     return ArchProfile(spec, sizing.param_count(spec), program.path, program.size_bytes,
-                       program.lowering_s, program.hit, measurement, cached)
+                       program.lowering_s, program.hit, whole.measurement, whole.measurement_cached)
 
 
 def _pct(value: float) -> str:

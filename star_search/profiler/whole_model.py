@@ -1,19 +1,20 @@
-"""Lower and measure one whole program for the latency table, its calibration and validation.
+"""Lower and measure one whole program, both cached: what `star-search profile`, the latency
+table, its calibration and its validation all do.
 
-Programs come from the shared `ProgramCache` and measurements from a `MeasurementCache` beside
-the table, so a table component, a calibration model or a held-out model is never lowered or
-timed twice on one device.
+Programs come from the shared `ProgramCache` and measurements from a `MeasurementCache`, so a
+program is never lowered or timed twice on one device. Imports torch and ExecuTorch (through the
+lowering), so it is not exported from `star_search.profiler`, which the runner child imports.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from star_search.device_profile import DeviceProfile
-from star_search.lower import ProgramCache, ProgramShapes
+from star_search.lower import CachedProgram, DelegationCoverage, ProgramCache, ProgramShapes
 from star_search.profiler.backend import Backend
 from star_search.profiler.measurement import Measurement
 from star_search.profiler.measurement_cache import MeasurementCache
@@ -23,12 +24,14 @@ from star_search.spec import ArchSpec
 
 @dataclass(frozen=True)
 class WholeFigures:
-    """A measured program: its figures plus where they came from and what they cost."""
+    """A measured program: its figures plus where they came from and what they cost.
+    measurement_cached: served from the measurement cache; seconds: wall time of the call."""
 
     measurement: Measurement
+    program: CachedProgram
     arch_id: str
-    lowering_s: float  # lowering wall time when it was lowered (0 when unknown)
-    seconds: float  # wall time of this call (≈0 when both caches hit)
+    measurement_cached: bool
+    seconds: float
 
     def figures(self) -> dict[str, Any]:
         m = self.measurement
@@ -36,7 +39,7 @@ class WholeFigures:
                 "peak_rss_bytes": m.peak_rss_bytes, "ttft_cv": m.ttft_cv,
                 "decode_repeat_cv": m.decode_repeat_cv, "repeats": m.repeats,
                 "program_sha256": m.program_sha256, "arch_id": self.arch_id,
-                "lowering_s": round(self.lowering_s, 2)}
+                "lowering_s": round(self.program.lowering_s, 2)}
 
 
 class WholeModelMeter:
@@ -57,8 +60,11 @@ class WholeModelMeter:
         program = self.programs.get_or_lower(spec, self.shapes, self.profile.shapes.quantize)
         device = self.backend.device_id
         measurement = None if fresh else self.measurements.get(program.sha256, device, protocol)
+        cached = measurement is not None
         if measurement is None:
             measurement = self.backend.measure(program.path, protocol)
+            coverage = DelegationCoverage.combine(list(program.coverage.values()))
+            measurement = replace(measurement, delegated_fraction=coverage.delegated_fraction)
             if not fresh:
-                self.measurements.put(self.backend.device_id, protocol, measurement)
-        return WholeFigures(measurement, spec.arch_id, program.lowering_s, time.perf_counter() - start)
+                self.measurements.put(device, protocol, measurement)
+        return WholeFigures(measurement, program, spec.arch_id, cached, time.perf_counter() - start)
