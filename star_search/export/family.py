@@ -140,10 +140,11 @@ def _attention_positions(backbone: ArchSpec, n_layers: int, n_attention: int) ->
         base = base * 2
     positions: set[int] = set()
     for quantile in _quantiles(base, n_attention):
-        index = min(n_layers - 1, max(0, round(quantile * n_layers - 0.5)))
-        while index in positions:  # two quantiles on one layer: take the next free one
-            index = (index + 1) % n_layers
-        positions.add(index)
+        wanted = min(n_layers - 1, max(0, round(quantile * n_layers - 0.5)))
+        # Two quantiles on one layer: the free layer nearest to where this one wanted to be (the
+        # later one on a tie), so crowded attention spreads around its place, never wraps around.
+        free = [i for i in range(n_layers) if i not in positions]
+        positions.add(min(free, key=lambda i: (abs(i - wanted), -i)))
     return positions
 
 

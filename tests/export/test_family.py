@@ -58,6 +58,13 @@ def test_attention_fraction_and_order_follow_the_backbone() -> None:
     assert mixers == ("ssm",) * 4 + ("attention",) * 4 + ("conv",) * 4 + ("linear_attention",) * 4
 
 
+def test_crowded_attention_spreads_in_place_and_never_wraps_to_the_front() -> None:
+    # caaa at 18 layers wants 14 attention layers between relative depths 3/8 and 7/8, more
+    # than fit there: they spread to the nearest free layers, so the conv start is kept.
+    mixers = stretch_mixers(backbone("caaa", 4.0), 18, 14)
+    assert mixers == ("conv",) * 4 + ("attention",) * 14
+
+
 def test_a_size_out_of_reach_is_an_error_naming_it() -> None:
     with pytest.raises(ExportError, match=r"size 350m: total parameters miss the target"):
         scale_family(backbone("cacc", 4.0), FamilyRules(tolerance=1e-9))
