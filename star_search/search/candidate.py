@@ -23,6 +23,7 @@ from star_search.lower.coverage import DelegationCoverage
 from star_search.profiler import MeasurementProtocol
 from star_search.profiler.backends import backend_for_profile
 from star_search.profiler.measurement_cache import measurement_key
+from star_search.proxies.proxy_model import proxy_spec
 from star_search.proxies.suite import ProxyConfig
 from star_search.scoring import Figures, budget_constraints
 from star_search.search.front_gate import FidelityPoint, dominating_trials
@@ -190,7 +191,9 @@ class CandidateEvaluator:
     def _start_proxies(self, progress: _Progress, tier: str) -> None:
         """Start (or find cached) the tier's proxy scores; the next stage needing quality waits."""
         config = self.proxy_tiers[tier]
-        key = f"proxy|{progress.spec.arch_id}|{config.cache_key()}"
+        # Keyed by the proxy model, not the candidate: candidates that differ only in what the
+        # proxy scales away (width, head count, vocabulary) train the very same proxy.
+        key = f"proxy|{proxy_spec(progress.spec, config).arch_id}|{config.cache_key()}"
         progress.last_tier = tier
         cached = self.results.get(key)
         if cached is not None:

@@ -104,3 +104,25 @@ def test_static_stage_prunes_unsupported_operators(tmp_path: Path, quick_profile
 def test_predict_stage_needs_a_predictor(tmp_path: Path, quick_profile) -> None:
     with pytest.raises(StarSearchError, match="predictor"):
         evaluator(tmp_path, quick_profile, ("static", "predict", "demo"))
+
+
+class CountingRunner(InlineProxyRunner):
+    def __init__(self) -> None:
+        self.trained: list[str] = []
+
+    def submit(self, spec: ArchSpec, config):
+        self.trained.append(spec.pattern())
+        return super().submit(spec, config)
+
+
+def test_candidates_sharing_a_proxy_train_it_once(tmp_path: Path, quick_profile, tiny_spec) -> None:
+    runner = CountingRunner()
+    tiers = {"demo": replace(proxy_config_for_tier("demo"), steps=4, eval_samples=8)}
+    run = CandidateEvaluator(quick_profile, tiers, ResultCache(tmp_path / "results"),
+                             ProgramCache(tmp_path / "programs"), runner, pipeline=("static", "demo", "measure"))
+    wider = replace(tiny_spec, d_model=64, n_heads=4, n_kv_heads=2, ffn_dim=128, vocab_size=256)  # same proxy
+    other = replace(tiny_spec, ffn_dim=96)  # another FFN ratio: another proxy
+    first, second = run.evaluate(tiny_spec), run.evaluate(wider)
+    assert runner.trained == ["ca"] and first.proxy == second.proxy
+    run.evaluate(other)
+    assert len(runner.trained) == 2
