@@ -119,7 +119,8 @@ def test_candidates_sharing_a_proxy_train_it_once(tmp_path: Path, quick_profile,
     runner = CountingRunner()
     tiers = {"demo": replace(proxy_config_for_tier("demo"), steps=4, eval_samples=8)}
     run = CandidateEvaluator(quick_profile, tiers, ResultCache(tmp_path / "results"),
-                             ProgramCache(tmp_path / "programs"), runner, pipeline=("static", "demo", "measure"))
+                             ProgramCache(tmp_path / "programs"), runner,
+                             pipeline=("static", "demo", "measure"))
     wider = replace(tiny_spec, d_model=64, n_heads=4, n_kv_heads=2, ffn_dim=128, vocab_size=256)  # same proxy
     other = replace(tiny_spec, ffn_dim=96)  # another FFN ratio: another proxy
     first, second = run.evaluate(tiny_spec), run.evaluate(wider)
