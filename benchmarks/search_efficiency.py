@@ -77,7 +77,8 @@ def main() -> None:
     parser.add_argument("--random-trials", type=int, default=300, help="trials per random-search run")
     parser.add_argument("--tier", default="fast", help="proxy tier scoring quality")
     parser.add_argument("--steps", type=int, default=None, help="override the tier's training steps")
-    parser.add_argument("--population", type=int, default=16, help="NSGA-II population size")
+    parser.add_argument("--population", type=int, default=SearchSettings.population_size,
+                        help="NSGA-II population size (default: the search's own default)")
     parser.add_argument("--workers", type=int, default=1, help="search processes per run")
     parser.add_argument("--out", type=Path, default=Path("runs/search-efficiency"))
     parser.add_argument("--cache-dir", type=Path, default=None,

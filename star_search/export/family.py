@@ -17,8 +17,10 @@ Rules (`FamilyRules` holds the constants):
    an even number.
 4. **Attention** count grows with the square root of depth (KV cache grows with context, so
    deeper models add attention sub-linearly); positions follow the backbone's attention positions
-   as quantiles of relative depth. Other layers take the mixer of the nearest non-attention layer
-   of the backbone at the same relative depth.
+   as quantiles of relative depth (where more attention layers are wanted than fit between the
+   backbone's first and last attention, each takes the free layer nearest to its quantile). Other
+   layers take the mixer of the nearest non-attention layer of the backbone at the same relative
+   depth.
 5. **FFN** width is then solved so the total hits the target, rounded to a multiple of 256, or
    of 64 where 256 would miss the target by more than 1% (deep or narrow shapes).
 6. **MoE size**: width from the *active* target (rule 2), depth 1.5 × anchor depth, the anchor's

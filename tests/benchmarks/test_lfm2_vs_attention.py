@@ -41,6 +41,14 @@ def test_missing_searched_backbone_is_skipped_with_a_note(tmp_path: Path) -> Non
     assert "absent.json" in note and "skipped" in note
 
 
+def test_shipped_searched_backbone_is_at_lfm2_350m_size() -> None:
+    bench = _load()
+    specs, note = bench.models(bench.DEFAULT_SEARCHED, bench.SCALES["full"])
+    assert note is None and list(specs) == ["lfm2-350m", "searched", bench.BASELINE]
+    ratio = param_count(specs["searched"]) / param_count(specs["lfm2-350m"])
+    assert abs(ratio - 1) < 0.03
+
+
 SEARCHED = ArchSpec(d_model=256, layers=tuple(LayerSpec(m) for m in ("conv", "conv", "attention", "ssm")),
                     n_heads=4, n_kv_heads=2, head_dim=64, ffn_dim=768, vocab_size=4096, name="found")
 
