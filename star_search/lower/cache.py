@@ -53,6 +53,11 @@ class CachedProgram:
     coverage: dict[str, DelegationCoverage]
     hit: bool  # True when served from the cache without lowering in this call
 
+    @property
+    def delegated_fraction(self) -> float:
+        """Share of the program's operators delegated to XNNPACK, over all its methods."""
+        return DelegationCoverage.combine(list(self.coverage.values())).delegated_fraction
+
 
 class ProgramCache:
     """Lowered programs under `directory` (created if missing). Construct one and pass it around."""

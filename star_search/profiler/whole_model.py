@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from star_search.device_profile import DeviceProfile
-from star_search.lower import CachedProgram, DelegationCoverage, ProgramCache, ProgramShapes
+from star_search.lower import CachedProgram, ProgramCache, ProgramShapes
 from star_search.profiler.backend import Backend
 from star_search.profiler.measurement import Measurement
 from star_search.profiler.measurement_cache import MeasurementCache
@@ -63,8 +63,7 @@ class WholeModelMeter:
         cached = measurement is not None
         if measurement is None:
             measurement = self.backend.measure(program.path, protocol)
-            coverage = DelegationCoverage.combine(list(program.coverage.values()))
-            measurement = replace(measurement, delegated_fraction=coverage.delegated_fraction)
+            measurement = replace(measurement, delegated_fraction=program.delegated_fraction)
             if not fresh:
                 self.measurements.put(device, protocol, measurement)
         return WholeFigures(measurement, program, spec.arch_id, cached, time.perf_counter() - start)

@@ -19,7 +19,6 @@ from star_search import sizing
 from star_search.device_profile import DeviceProfile, Target
 from star_search.errors import StarSearchError
 from star_search.lower import CachedProgram, ProgramCache, ProgramShapes
-from star_search.lower.coverage import DelegationCoverage
 from star_search.profiler import MeasurementProtocol
 from star_search.profiler.backends import backend_for_profile
 from star_search.profiler.measurement_cache import measurement_key
@@ -245,8 +244,7 @@ class CandidateEvaluator:
         if cached is not None:
             return cached
         measurement = self.backend.measure(program.path, self.protocol).to_dict()
-        coverage = DelegationCoverage.combine(list(program.coverage.values()))
-        measurement["delegated_fraction"] = coverage.delegated_fraction
+        measurement["delegated_fraction"] = program.delegated_fraction
         measurement["lowering_s"] = program.lowering_s
         measurement["program_size_bytes"] = program.size_bytes
         measurement["delegation"] = {name: part.to_dict() for name, part in program.coverage.items()}

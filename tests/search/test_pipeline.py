@@ -73,10 +73,11 @@ def tiny_spec() -> ArchSpec:
                     head_dim=16, ffn_dim=64, vocab_size=128, max_seq_len=128)
 
 
-def evaluator(tmp_path: Path, profile, pipeline: tuple[str, ...], **kwargs) -> CandidateEvaluator:
+def evaluator(tmp_path: Path, profile, pipeline: tuple[str, ...], runner: InlineProxyRunner | None = None,
+              **kwargs) -> CandidateEvaluator:
     tiers = {"demo": replace(proxy_config_for_tier("demo"), steps=4, eval_samples=8)}
     return CandidateEvaluator(profile, tiers, ResultCache(tmp_path / "results"),
-                              ProgramCache(tmp_path / "programs"), InlineProxyRunner(),
+                              ProgramCache(tmp_path / "programs"), runner or InlineProxyRunner(),
                               pipeline=pipeline, **kwargs)
 
 
@@ -117,10 +118,7 @@ class CountingRunner(InlineProxyRunner):
 
 def test_candidates_sharing_a_proxy_train_it_once(tmp_path: Path, quick_profile, tiny_spec) -> None:
     runner = CountingRunner()
-    tiers = {"demo": replace(proxy_config_for_tier("demo"), steps=4, eval_samples=8)}
-    run = CandidateEvaluator(quick_profile, tiers, ResultCache(tmp_path / "results"),
-                             ProgramCache(tmp_path / "programs"), runner,
-                             pipeline=("static", "demo", "measure"))
+    run = evaluator(tmp_path, quick_profile, ("static", "demo", "measure"), runner=runner)
     wider = replace(tiny_spec, d_model=64, n_heads=4, n_kv_heads=2, ffn_dim=128, vocab_size=256)  # same proxy
     other = replace(tiny_spec, ffn_dim=96)  # another FFN ratio: another proxy
     first, second = run.evaluate(tiny_spec), run.evaluate(wider)
