@@ -272,7 +272,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="file whose lfm2_vs_attention section is (re)written "
                              "(default: BENCHMARKS.md at full scale, none at tiny scale)")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures as JSON here")
+    parser.add_argument("--write-baseline", type=Path, default=None, metavar="ARCH_JSON",
+                        help="only write the baseline's arch.json here (for `star-search profile "
+                             "preset=ARCH_JSON`) and exit")
     args = parser.parse_args(argv)
+    if args.write_baseline:
+        args.write_baseline.write_text(qwen3_shape().to_json())
+        print(f"wrote {args.write_baseline}")
+        return 0
     warnings.simplefilter("ignore")
     started = time.perf_counter()
     load_before = os.getloadavg()

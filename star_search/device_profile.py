@@ -29,6 +29,9 @@ class Shapes:
     context_len: int = 4096
     dtype: str = "fp32"
     quantize: str | None = None
+    # Attention on ExecuTorch's LLM custom ops (KV cache as mutable buffers, `llama::custom_sdpa`),
+    # as deployed LLM runners lower it; the device's runtime must load those kernels.
+    llm_ops: bool = False
 
     @property
     def max_seq_len(self) -> int:
@@ -182,6 +185,8 @@ def parse_profile(raw: object, source: str = "<memory>") -> DeviceProfile:
         raise ProfileError("shapes.dtype", shapes.dtype, f"one of {list(DTYPES)}", source)
     if shapes.quantize not in QUANTIZATIONS:
         raise ProfileError("shapes.quantize", shapes.quantize, f"one of {list(QUANTIZATIONS)}", source)
+    if not isinstance(shapes.llm_ops, bool):
+        raise ProfileError("shapes.llm_ops", shapes.llm_ops, "true or false", source)
     _check_number("protocol.warmup", protocol.warmup + 1, source, integer=True, optional=False)
     _check_number("protocol.repeats", protocol.repeats, source, integer=True, optional=False)
     _check_number("protocol.max_repeats", protocol.max_repeats, source, integer=True, optional=False)

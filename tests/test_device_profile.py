@@ -39,6 +39,7 @@ def test_laptop_cpu_is_local_with_budgets() -> None:
         (lambda r: r.update(threads=0), "threads", "0"),
         (lambda r: r["shapes"].update(prompt_len=-8), "shapes.prompt_len", "-8"),
         (lambda r: r["shapes"].update(quantize="int3"), "shapes.quantize", "'int3'"),
+        (lambda r: r["shapes"].update(llm_ops="yes"), "shapes.llm_ops", "'yes'"),
         (lambda r: r["budgets"].update(decode_p50_ms="fast"), "budgets.decode_p50_ms", "'fast'"),
         (lambda r: r["budgets"].update(latency=3), "budgets.latency", "3"),
         (lambda r: r.update(backend="remote"), "agent.url", "None"),
@@ -53,6 +54,23 @@ def test_wrong_profile_names_field(mutate, field: str, value: str) -> None:
         parse_profile(raw, source="laptop.yaml")
     assert f"'{field}'" in str(info.value)
     assert value in str(info.value)
+
+
+def test_llm_ops_reaches_the_program_shapes() -> None:
+    from star_search.lower import ProgramShapes
+
+    raw = copy.deepcopy(laptop_raw())
+    assert not ProgramShapes.from_profile(parse_profile(raw)).llm_ops
+    raw["shapes"]["llm_ops"] = True
+    shapes = ProgramShapes.from_profile(parse_profile(raw))
+    assert shapes.llm_ops and shapes.to_dict()["llm_ops"] is True  # so it enters program cache keys
+
+
+def test_the_searched_backbone_benchmark_profile_loads() -> None:
+    """benchmarks/searched_backbone_profile.yaml: the budgets its search ran under."""
+    profile = load_profile(ROOT / "benchmarks" / "searched_backbone_profile.yaml")
+    assert profile.shapes.llm_ops and profile.shapes.prompt_len == 1024
+    assert profile.budgets.ttft_ms and profile.budgets.decode_p50_ms
 
 
 def raw_profile(name: str) -> dict:

@@ -74,9 +74,10 @@ class ProgramShapes:
 
     @classmethod
     def from_profile(cls, profile: Any) -> ProgramShapes:
-        """Shapes of a `DeviceProfile`: its prompt, and room for every decode step after it."""
+        """Shapes of a `DeviceProfile`: its prompt, room for every decode step after it, and its
+        attention lowering (`shapes.llm_ops`)."""
         return cls(prompt_len=profile.shapes.prompt_len, max_seq_len=profile.shapes.max_seq_len,
-                   dtype=profile.shapes.dtype)
+                   dtype=profile.shapes.dtype, llm_ops=profile.shapes.llm_ops)
 
     @property
     def torch_dtype(self) -> torch.dtype:

@@ -34,6 +34,12 @@ def test_baseline_has_qwen3_0_6b_shape() -> None:
     assert param_count(spec) == pytest.approx(596e6, rel=0.01)
 
 
+def test_write_baseline_writes_the_baseline_arch_json(tmp_path: Path) -> None:
+    bench = _load()
+    assert bench.main(["--write-baseline", str(tmp_path / "qwen3.json")]) == 0
+    assert ArchSpec.from_json((tmp_path / "qwen3.json").read_text()) == bench.qwen3_shape()
+
+
 def test_missing_searched_backbone_is_skipped_with_a_note(tmp_path: Path) -> None:
     bench = _load()
     specs, note = bench.models(tmp_path / "absent.json", bench.SCALES["full"])

@@ -73,3 +73,27 @@ def test_resolve_arch_scales_a_preset_to_a_width() -> None:
     assert spec.ffn_dim == round(full.ffn_dim * 256 / 1024)
     with pytest.raises(SpecError, match=r"arch\.json"):
         resolve_arch("/nonexistent/arch.json")
+
+
+def test_a_profile_with_llm_ops_lowers_attention_on_the_custom_ops(
+        tmp_path: Path, tiny_spec: ArchSpec, quick_protocol: MeasurementProtocol) -> None:
+    from executorch.runtime import Runtime
+
+    from star_search.device_profile import parse_profile
+    from star_search.profiler.backends import backend_for_profile
+    from star_search.profiler.whole_model import WholeModelMeter
+
+    raw = yaml.safe_load((ROOT / "device_profiles" / "laptop_cpu.yaml").read_text())
+    raw.update(name="tiny_llm_ops", threads=1)
+    raw["shapes"].update(prompt_len=quick_protocol.prompt_len, decode_steps=quick_protocol.decode_steps,
+                         llm_ops=True)
+    profile = parse_profile(raw)
+    meter = WholeModelMeter(profile, ProgramCache(tmp_path / "programs"), backend_for_profile(profile),
+                            tmp_path / "measurements")
+    whole = meter.measure(tiny_spec, quick_protocol)
+
+    program = Runtime.get().load_program(str(whole.program.path))
+    assert "get_llm_ops" in program.method_names  # only programs lowered with llm_ops carry it
+    m = whole.measurement
+    assert m.source == "measured" and m.ttft_ms > 0 and m.decode_p50_ms > 0
+    assert len(m.decode_samples_ms) == m.repeats * quick_protocol.decode_steps

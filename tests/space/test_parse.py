@@ -41,6 +41,25 @@ def test_lfm2_hybrid_offers_all_four_operator_families() -> None:
     assert ffns == {"swiglu", "moe"}
 
 
+def test_lfm2_350m_candidates_are_the_size_of_lfm2_350m() -> None:
+    """Every candidate has LFM2-350M's width, depth and FFN, so it is timed at the size it ships at."""
+    from star_search.presets import preset
+    from star_search.sizing import param_count
+
+    space = load_space(ROOT / "search_spaces" / "lfm2_350m.yaml")
+    reference = preset("lfm2-350m")
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    patterns = set()
+    for _ in range(20):
+        spec = sample_arch(space, study.ask())
+        shape = ("d_model", "n_layers", "ffn_dim", "vocab_size", "n_heads", "n_kv_heads")
+        assert [getattr(spec, name) for name in shape] == [getattr(reference, name) for name in shape]
+        assert abs(param_count(spec) / param_count(reference) - 1) < 0.02
+        assert all(layer.mixer == "conv" for layer in spec.layers[::2])
+        patterns.add(spec.pattern())
+    assert len(patterns) > 10
+
+
 def test_sampling_is_define_by_run_and_reproducible() -> None:
     space = parse_space(demo_raw())
     first = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=3))
