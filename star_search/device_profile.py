@@ -187,6 +187,10 @@ def parse_profile(raw: object, source: str = "<memory>") -> DeviceProfile:
         raise ProfileError("shapes.quantize", shapes.quantize, f"one of {list(QUANTIZATIONS)}", source)
     if not isinstance(shapes.llm_ops, bool):
         raise ProfileError("shapes.llm_ops", shapes.llm_ops, "true or false", source)
+    if shapes.llm_ops and backend == "adb":
+        # docs/android_runner.md's executor_runner links no LLM custom-op kernels.
+        raise ProfileError("shapes.llm_ops", shapes.llm_ops,
+                           "false with backend adb (its executor_runner has no LLM custom ops)", source)
     _check_number("protocol.warmup", protocol.warmup + 1, source, integer=True, optional=False)
     _check_number("protocol.repeats", protocol.repeats, source, integer=True, optional=False)
     _check_number("protocol.max_repeats", protocol.max_repeats, source, integer=True, optional=False)

@@ -66,6 +66,13 @@ def test_llm_ops_reaches_the_program_shapes() -> None:
     assert shapes.llm_ops and shapes.to_dict()["llm_ops"] is True  # so it enters program cache keys
 
 
+def test_llm_ops_is_refused_on_a_phone() -> None:
+    raw = raw_profile("android_snapdragon")
+    raw["shapes"]["llm_ops"] = True
+    with pytest.raises(ProfileError, match=r"shapes\.llm_ops"):
+        parse_profile(raw)
+
+
 def test_the_searched_backbone_benchmark_profile_loads() -> None:
     """benchmarks/searched_backbone_profile.yaml: the budgets its search ran under."""
     profile = load_profile(ROOT / "benchmarks" / "searched_backbone_profile.yaml")
