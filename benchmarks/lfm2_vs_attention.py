@@ -119,8 +119,9 @@ def _lower_one(spec_json: str, shapes: dict[str, Any], quantize: str | None,
     warnings.simplefilter("ignore")
     from star_search.lower.cache import ProgramCache
 
-    program = ProgramCache(cache_dir).get_or_lower(ArchSpec.from_json(spec_json), ProgramShapes(**shapes),
-                                                   quantize)
+    # Already a one-shot process of its own: no further child for the lowering.
+    program = ProgramCache(cache_dir, isolate_above_params=None).get_or_lower(
+        ArchSpec.from_json(spec_json), ProgramShapes(**shapes), quantize)
     return {"path": str(program.path), "lowering_s": program.lowering_s, "hit": program.hit,
             "size_bytes": program.size_bytes}
 

@@ -32,8 +32,13 @@ class LoweringError(StarSearchError):
 
     def __init__(self, message: str, operator: str | None = None):
         self.operator = operator
+        self.detail = message
         prefix = f"lowering failed in operator '{operator}': " if operator else "lowering failed: "
         super().__init__(prefix + message)
+
+    def __reduce__(self) -> tuple[type, tuple[str, str | None]]:
+        # Rebuilt from its parts when it crosses a process boundary (isolated lowering).
+        return type(self), (self.detail, self.operator)
 
 
 class ProfilerError(StarSearchError):

@@ -6,6 +6,11 @@ delegation coverage). Both are written to a temporary file in the same directory
 place with `os.replace`, the sidecar last, so readers never see a half-written entry; an entry
 counts only when its sidecar exists. Concurrent workers lowering the same key both succeed and the
 last rename wins (lowering is deterministic, so the bytes agree).
+
+A model of `isolate_above_params` parameters or more is lowered in a fresh child process that
+exits afterwards: export and lowering keep gigabytes that the parent would otherwise never hand
+back (a search process lowering 350M-parameter candidates one after another in-process grew past
+20 GB in three candidates), and a child killed for memory becomes a `LoweringError`.
 """
 
 from __future__ import annotations
@@ -13,7 +18,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, replace
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -24,10 +31,14 @@ from star_search.lower.coverage import DelegationCoverage
 from star_search.lower.export import lower_arch_with_report
 from star_search.lower.programs import ProgramShapes
 from star_search.lower.quantize import check_quantize
+from star_search.sizing import param_count
 from star_search.spec import ArchSpec
 
 # Bump when the lowering recipe changes in a way the versions below do not capture.
 LOWERING_RECIPE_VERSION = 1
+# Models this large or larger are lowered in a child process (see the module docstring); smaller
+# ones lower in-process, where a child's start-up (importing torch and ExecuTorch) would dominate.
+ISOLATE_ABOVE_PARAMS = 50_000_000
 
 
 def toolchain_versions() -> dict[str, str]:
@@ -62,9 +73,13 @@ class CachedProgram:
 class ProgramCache:
     """Lowered programs under `directory` (created if missing). Construct one and pass it around."""
 
-    def __init__(self, directory: str | os.PathLike[str]):
+    def __init__(self, directory: str | os.PathLike[str],
+                 isolate_above_params: int | None = ISOLATE_ABOVE_PARAMS):
+        """`isolate_above_params`: lower models with at least this many parameters in a child
+        process (None: always in this process)."""
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
+        self.isolate_above_params = isolate_above_params
 
     @staticmethod
     def key_fields(spec: ArchSpec, shapes: ProgramShapes, quantize: str | None) -> dict[str, Any]:
@@ -111,6 +126,24 @@ class ProgramCache:
         cached = self.lookup(spec, shapes, quantize)
         if cached is not None:
             return cached
+        if self.isolate_above_params is not None and param_count(spec) >= self.isolate_above_params:
+            return self._lower_in_child(spec, shapes, quantize)
+        return self._lower_here(spec, shapes, quantize)
+
+    def _lower_in_child(self, spec: ArchSpec, shapes: ProgramShapes, quantize: str | None) -> CachedProgram:
+        """Lower and store the entry in a fresh spawned process; its memory goes when it exits."""
+        from multiprocessing import get_context
+
+        with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
+            future = pool.submit(_lower_into, str(self.directory), spec, shapes, quantize)
+            try:
+                program = future.result()
+            except BrokenProcessPool as err:
+                raise LoweringError(f"the lowering process of {spec.pattern()} ({param_count(spec):,} "
+                                    "parameters) died before finishing (killed for memory?)") from err
+        return replace(program, hit=False)
+
+    def _lower_here(self, spec: ArchSpec, shapes: ProgramShapes, quantize: str | None) -> CachedProgram:
         lowered = lower_arch_with_report(spec, shapes, quantize)
         key = self.key(spec, shapes, quantize)
         pte_path, meta_path = self.paths(key)
@@ -131,3 +164,8 @@ class ProgramCache:
             raise LoweringError(f"cannot write {pte_path} to the program cache: {err}") from err
         return CachedProgram(pte_path, digest, len(lowered.pte), lowered.lowering_s,
                              lowered.coverage, hit=False)
+
+
+def _lower_into(directory: str, spec: ArchSpec, shapes: ProgramShapes, quantize: str | None) -> CachedProgram:
+    """The child's side of `ProgramCache._lower_in_child`."""
+    return ProgramCache(directory, isolate_above_params=None).get_or_lower(spec, shapes, quantize)

@@ -62,3 +62,23 @@ def test_damaged_sidecar_is_a_miss(tmp_path, program_cache: ProgramCache,
     assert other.lookup(tiny_spec, tiny_shapes) is None
     meta_path.unlink()
     assert other.lookup(tiny_spec, tiny_shapes) is None
+
+
+def test_isolated_lowering_stores_the_same_program(tmp_path, tiny_program: CachedProgram,
+                                                   tiny_spec: ArchSpec, tiny_shapes: ProgramShapes) -> None:
+    """Above `isolate_above_params` a child process lowers; the entry is the one this process makes."""
+    isolated = ProgramCache(tmp_path / "isolated", isolate_above_params=0)
+    program = isolated.get_or_lower(tiny_spec, tiny_shapes)
+    assert not program.hit and program.path.parent == tmp_path / "isolated"
+    assert program.sha256 == tiny_program.sha256 and program.coverage == tiny_program.coverage
+    assert isolated.get_or_lower(tiny_spec, tiny_shapes).hit
+
+
+def test_lowering_error_keeps_its_parts_across_processes() -> None:
+    import pickle
+
+    from star_search.errors import LoweringError
+
+    error = pickle.loads(pickle.dumps(LoweringError("no kernel for the op", "aten.foo")))
+    assert str(error) == "lowering failed in operator 'aten.foo': no kernel for the op"
+    assert error.operator == "aten.foo"
