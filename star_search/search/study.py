@@ -46,14 +46,28 @@ class SearchOutcome:
     csv_path: Path | None
 
 
-def make_sampler(settings: SearchSettings) -> optuna.samplers.BaseSampler:
-    """Budgets reach the samplers as named constraints set on each trial (`Trial.set_constraint`)."""
+# Seed streams of search workers on one machine are this far apart (worker k: seed + k·stride).
+WORKER_SEED_STRIDE = 100_003
+
+
+def sampler_seed(seed: int, worker: int, existing_trials: int) -> int:
+    """The seed a process's sampler draws from: `seed` for a fresh single-process run (so a run is
+    reproducible), moved on by the trials already in the study when resuming (a resumed sampler
+    would otherwise replay the first run's draws) and by the worker index (each worker its own
+    stream, not the same proposals at once)."""
+    return seed + existing_trials + WORKER_SEED_STRIDE * worker
+
+
+def make_sampler(settings: SearchSettings, seed: int | None = None) -> optuna.samplers.BaseSampler:
+    """Budgets reach the samplers as named constraints set on each trial (`Trial.set_constraint`).
+    `seed`: the sampler's seed (default `settings.seed`)."""
+    seed = settings.seed if seed is None else seed
     if settings.sampler == "nsga2":
-        return optuna.samplers.NSGAIISampler(population_size=settings.population_size, seed=settings.seed)
+        return optuna.samplers.NSGAIISampler(population_size=settings.population_size, seed=seed)
     if settings.sampler == "tpe":
-        return optuna.samplers.TPESampler(seed=settings.seed, multivariate=True, group=True)
+        return optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True)
     if settings.sampler == "random":
-        return optuna.samplers.RandomSampler(seed=settings.seed)
+        return optuna.samplers.RandomSampler(seed=seed)
     raise SpecError("search.sampler", settings.sampler, f"one of {list(SAMPLERS)}")
 
 
@@ -84,13 +98,17 @@ def _redacted(url: str) -> str:
         return url
 
 
-def open_study(settings: SearchSettings) -> optuna.Study:
-    """Create the study, or load it when it exists (same name and storage = resume)."""
+def open_study(settings: SearchSettings, worker: int = 0) -> optuna.Study:
+    """Create the study, or load it when it exists (same name and storage = resume); its sampler
+    is seeded by `sampler_seed` for this worker and the trials already there."""
     settings.out_dir.mkdir(parents=True, exist_ok=True)
     storage = make_storage(settings)
     study = optuna.create_study(study_name=settings.resolved_study_name, storage=storage,
                                 directions=DIRECTIONS, sampler=make_sampler(settings),
                                 load_if_exists=True)
+    existing = len(study.get_trials(deepcopy=False))
+    if existing or worker:
+        study.sampler = make_sampler(settings, sampler_seed(settings.seed, worker, existing))
     if study.metric_names is None:
         study.set_metric_names(list(OBJECTIVE_NAMES))
     if "space" not in study.user_attrs:

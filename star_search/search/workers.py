@@ -23,7 +23,8 @@ def _work(settings: SearchSettings, index: int) -> None:
     from star_search.search.study import open_study, optimize
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    optimize(open_study(settings), settings, lambda line: print(f"[worker {index}] {line}", flush=True))
+    optimize(open_study(settings, worker=index), settings,
+             lambda line: print(f"[worker {index}] {line}", flush=True))
 
 
 def start_workers(settings: SearchSettings, count: int) -> list[BaseProcess]:

@@ -78,3 +78,21 @@ def test_sampler_is_nsga2_with_constraints(tiny_settings: SearchSettings) -> Non
     study = open_study(tiny_settings)
     assert isinstance(study.sampler, optuna.samplers.NSGAIISampler)
     assert study.metric_names == ["quality", "decode_p50_ms", "ttft_ms", "peak_rss_mb"]
+
+
+def _first_draw(settings: SearchSettings, worker: int = 0) -> float:
+    study = open_study(settings, worker=worker)
+    trial = study.ask()
+    value = trial.suggest_float("x", 0.0, 1.0)
+    study.tell(trial, [0.1, 1.0, 1.0, 1.0])
+    return value
+
+
+def test_resumed_and_parallel_samplers_do_not_replay_draws(tiny_settings: SearchSettings) -> None:
+    settings = replace(tiny_settings, sampler="random")
+    first = _first_draw(settings)
+    assert _first_draw(settings) != first  # resumed: a new stream, not the first run's draws again
+    fresh = replace(settings, out_dir=settings.out_dir.parent / "fresh")
+    assert _first_draw(fresh) == first  # a fresh run with the same seed is reproducible
+    other = replace(settings, out_dir=settings.out_dir.parent / "worker1")
+    assert _first_draw(other, worker=1) != first  # another worker, another stream
