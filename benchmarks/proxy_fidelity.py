@@ -1,7 +1,7 @@
 """Does the `fast` proxy tier rank architectures the way longer training on every eval does?
 
     nice -n 19 python benchmarks/proxy_fidelity.py [--archs 16] [--ref-steps-multiplier 4] \
-        [--workers 2] [--seed 0] [--results proxy_fidelity.json]
+        [--workers 2] [--seed 0] [--results benchmarks/results/proxy_fidelity.json]
 
 Each architecture (`star_search.proxies.fidelity.FIDELITY_PATTERNS`: pure attention, conv, SSM
 and linear attention, hybrids at several attention fractions, an MoE hybrid) is scored twice:
@@ -34,6 +34,8 @@ from typing import Any
 
 from star_search.proxies import ProxyConfig, proxy_config_for_tier, run_suite
 from star_search.proxies.fidelity import FIDELITY_PATTERNS, arch_from_pattern, kendall_tau_b
+
+RESULTS = Path(__file__).resolve().parent / "results" / "proxy_fidelity.json"
 
 
 def configs(multiplier: int, seed: int, threads: int,
@@ -116,6 +118,7 @@ def run_jobs(patterns: list[str], kinds: dict[str, ProxyConfig], workers: int, r
 
 def save(path: Path, records: list[dict[str, Any]]) -> None:
     """Write atomically, so that an interrupt never leaves a truncated cache behind."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
     partial.write_text(json.dumps(records, indent=1))
     partial.replace(path)
@@ -185,7 +188,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1, help="torch threads per job")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--results", type=Path, default=Path("proxy_fidelity.json"))
+    parser.add_argument("--results", type=Path, default=RESULTS,
+                        help="job cache (committed, so a later session resumes instead of recomputing)")
     parser.add_argument("--fast-set", nargs="*", default=[], metavar="KEY=VALUE",
                         help="try the fast tier with other ProxyConfig fields, e.g. steps=400 batch_size=10")
     parser.add_argument("--report-only", action="store_true",
