@@ -192,6 +192,8 @@ def main() -> None:
                         help="job cache (committed, so a later session resumes instead of recomputing)")
     parser.add_argument("--fast-set", nargs="*", default=[], metavar="KEY=VALUE",
                         help="try the fast tier with other ProxyConfig fields, e.g. steps=400 batch_size=10")
+    parser.add_argument("--fast-only", action="store_true",
+                        help="run only the fast jobs (e.g. --fast-set seed=N): no reference, no report")
     parser.add_argument("--report-only", action="store_true",
                         help="report what --results holds, running nothing")
     args = parser.parse_args()
@@ -199,6 +201,11 @@ def main() -> None:
         raise SystemExit("--ref-steps-multiplier and --workers must be at least 1")
     patterns = patterns_from(args.archs)
     kinds = configs(args.ref_steps_multiplier, args.seed, args.threads, overrides_from(args.fast_set))
+    if args.fast_only:
+        done = run_jobs(patterns, {"fast": kinds["fast"]}, args.workers, args.results,
+                        run=not args.report_only)
+        print(f"fast jobs stored in {args.results}: {len(done)} of {len(patterns)}")
+        return
     done = run_jobs(patterns, kinds, args.workers, args.results, run=not args.report_only)
     report(patterns, done, kinds)
 
