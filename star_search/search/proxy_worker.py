@@ -36,8 +36,14 @@ class ProxyWorker:
             return self.submit(spec, config)
 
     def close(self) -> None:
+        """Stop the child now, abandoning a job still running (its result is no longer wanted)."""
         if self._pool is not None:
+            children = list((self._pool._processes or {}).values())
             self._pool.shutdown(wait=False, cancel_futures=True)
+            # An idle child can miss the shutdown sentinel (seen with CPython 3.11: the executor's
+            # manager thread then joins it forever and this process never exits), so end it here.
+            for child in children:
+                child.terminate()
             self._pool = None
 
 
