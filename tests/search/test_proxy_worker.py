@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from multiprocessing.connection import wait
 
 from star_search.proxies.suite import proxy_config_for_tier
 from star_search.search.proxy_worker import ProxyWorker
@@ -18,6 +19,8 @@ def test_closing_the_proxy_worker_ends_its_child() -> None:
     children = list(worker._pool._processes.values())
     assert children
     worker.close()
-    for child in children:  # an idle child that missed the shutdown sentinel would live on
-        child.join(timeout=30)
-        assert not child.is_alive()
+    # An idle child that missed the shutdown sentinel would live on. Its own sentinel (a pipe the
+    # OS closes when the process ends) is the check: `is_alive()` can report a child the executor's
+    # manager thread has just reaped as alive, because its waitpid then fails in this thread.
+    for child in children:
+        assert wait([child.sentinel], timeout=30) == [child.sentinel]
