@@ -16,6 +16,12 @@ Fast jobs run first, then the cheapest reference runs, so a partial run already 
 architectures as it could; the report says which are missing (`--report-only` prints it without
 running anything). `--archs` takes a count (the first N architectures) or a comma-separated list
 of layer strips.
+
+After the table come diagnostics from whatever else the cache holds: each side's ranking against
+its own repeat at the next seed, and the full suite at the fast tier's steps against the
+reference. `--fast-set scoring="probability"` scores the fast tier by the probability of the
+right answer; the reference stays on accuracy (the yardstick), and the report also ranks the
+same fast runs by accuracy, so both scorings are compared on identical training runs.
 """
 
 from __future__ import annotations
@@ -63,10 +69,19 @@ def score(kind: str, pattern: str, config: ProxyConfig) -> dict[str, Any]:
     time other programs held the core)."""
     start, cpu_start = time.perf_counter(), time.process_time()
     result = run_suite(arch_from_pattern(pattern), config)
-    return {"kind": kind, "pattern": pattern, "config": config.cache_key(), "quality": result.quality,
-            "families": result.family_means(), "seconds": time.perf_counter() - start,
-            "cpu_seconds": time.process_time() - cpu_start, "train_seconds": result.train_seconds,
-            "device": result.device, "date": time.strftime("%Y-%m-%d")}
+    record = {"kind": kind, "pattern": pattern, "config": config.cache_key(), "quality": result.quality,
+              "families": result.family_means(), "seconds": time.perf_counter() - start,
+              "cpu_seconds": time.process_time() - cpu_start, "train_seconds": result.train_seconds,
+              "device": result.device, "date": time.strftime("%Y-%m-%d")}
+    if config.scoring != "accuracy":  # the same run scored by top-1 accuracy, to compare scorings
+        record["families_accuracy"] = result.family_means(by_accuracy=True)
+    return record
+
+
+def stored_key(config_json: str) -> str:
+    """A stored record's config as today's `cache_key`: fields added since it was written take
+    their defaults, which are what those runs did (e.g. `scoring` "accuracy")."""
+    return ProxyConfig(**json.loads(config_json)).cache_key()
 
 
 def patterns_from(argument: str) -> list[str]:
@@ -86,12 +101,21 @@ def cost(pattern: str) -> int:
     return sum({"c": 2, "a": 2, "s": 3, "l": 4, "*": 1}[letter] for letter in pattern)
 
 
+Stored = dict[tuple[str, str, str], dict[str, Any]]  # (kind, pattern, config key) → record
+
+
+def load(results_path: Path) -> Stored:
+    """Every record ever written, whatever its config."""
+    stored: Stored = {}
+    if results_path.exists():
+        for record in json.loads(results_path.read_text()):
+            stored[(record["kind"], record["pattern"], stored_key(record["config"]))] = record
+    return stored
+
+
 def run_jobs(patterns: list[str], kinds: dict[str, ProxyConfig], workers: int, results_path: Path,
              run: bool = True) -> dict[tuple[str, str], dict[str, Any]]:
-    stored: dict[tuple[str, str, str], dict[str, Any]] = {}
-    if results_path.exists():  # every record ever written, whatever its config
-        for record in json.loads(results_path.read_text()):
-            stored[(record["kind"], record["pattern"], record["config"])] = record
+    stored = load(results_path)
     wanted = {(kind, p): config for kind, config in kinds.items() for p in patterns}
     done = {key: stored[(*key, config.cache_key())] for key, config in wanted.items()
             if (*key, config.cache_key()) in stored}
@@ -109,7 +133,7 @@ def run_jobs(patterns: list[str], kinds: dict[str, ProxyConfig], workers: int, r
         for future in as_completed(futures):
             record = future.result()
             done[(record["kind"], record["pattern"])] = record
-            stored[(record["kind"], record["pattern"], record["config"])] = record
+            stored[(record["kind"], record["pattern"], stored_key(record["config"]))] = record
             print(f"  {record['kind']:<9} {record['pattern']:<10} quality {record['quality']:.3f} "
                   f"in {record['seconds']:.0f} s ({record['cpu_seconds']:.0f} s CPU)", flush=True)
             save(results_path, list(stored.values()))
@@ -134,6 +158,12 @@ def ranks(values: list[float]) -> list[int]:
     for position, index in enumerate(order):
         rank[index] = position + 1
     return rank
+
+
+def weighted(family_means: dict[str, float], config: ProxyConfig) -> float:
+    """`SuiteResult.quality` from stored family means: their mean weighted by the config's weights."""
+    weights = {family: config.family_weight(family) for family in family_means}
+    return sum(family_means[f] * weights[f] for f in family_means) / sum(weights.values())
 
 
 def report(patterns: list[str], done: dict[tuple[str, str], dict[str, Any]], kinds: dict[str, ProxyConfig]
@@ -164,6 +194,10 @@ def report(patterns: list[str], done: dict[tuple[str, str], dict[str, Any]], kin
     fast_cpu = [r["cpu_seconds"] for r in fast if "cpu_seconds" in r]
     ref_cpu = [r["cpu_seconds"] for r in ref if "cpu_seconds" in r]
     print(f"\nKendall tau-b (fast vs reference quality), {len(patterns)} architectures: {tau:.3f}")
+    if kinds["fast"].scoring != "accuracy" and all("families_accuracy" in r for r in fast):
+        by_accuracy = [weighted(r["families_accuracy"], kinds["fast"]) for r in fast]
+        print(f"the same fast runs scored by top-1 accuracy instead of {kinds['fast'].scoring}: "
+              f"{kendall_tau_b(by_accuracy, ref_q):.3f}")
     print(f"fast tier per candidate: median {statistics.median(fast_s):.0f} s, "
           f"min {min(fast_s):.0f} s, max {max(fast_s):.0f} s")
     print(f"reference per candidate: median {statistics.median(ref_s):.0f} s, "
@@ -178,6 +212,36 @@ def report(patterns: list[str], done: dict[tuple[str, str], dict[str, Any]], kin
         mine = [r["families"][family] for r in fast]
         same = [r["families"].get(family, math.nan) for r in ref]
         print(f"  {family:<18} {kendall_tau_b(mine, ref_q):6.3f} {kendall_tau_b(mine, same):6.3f}")
+
+
+def diagnostics(patterns: list[str], stored: Stored, kinds: dict[str, ProxyConfig]) -> None:
+    """τ-b of runs the cache may hold beside the pair compared above, to read that τ against:
+    each side against itself at the next seed (how far one run's ranking is from its own
+    repeat), and the full suite at the fast tier's steps against the reference (the part of
+    the gap that comes from training length alone, not from the fast tier's subset of settings).
+    Only what is stored is shown; the command that adds a missing one is printed instead."""
+    fast, reference = kinds["fast"], kinds["reference"]
+    multiplier = reference.steps // fast.steps
+    pairs = [
+        ("fast vs fast at the next seed", ("fast", fast), ("fast", replace(fast, seed=fast.seed + 1)),
+         f"this command with --fast-only and seed={fast.seed + 1} among the --fast-set values"),
+        ("reference vs reference at the next seed", ("reference", reference),
+         ("reference", replace(reference, seed=reference.seed + 1)),
+         f"this command with --seed {reference.seed + 1}: every reference run again"),
+        (f"full suite at {fast.steps} steps vs reference",
+         ("reference", replace(reference, steps=fast.steps)), ("reference", reference),
+         f"this command with steps={fast.steps // multiplier} among the --fast-set values: its reference"),
+    ]
+    print("\ndiagnostics (Kendall tau-b, architectures that have both runs):")
+    for label, (kind_a, config_a), (kind_b, config_b), how in pairs:
+        both = [p for p in patterns if (kind_a, p, config_a.cache_key()) in stored
+                and (kind_b, p, config_b.cache_key()) in stored]
+        if len(both) < 2:
+            print(f"  {label}: not stored (run {how})")
+            continue
+        a = [stored[(kind_a, p, config_a.cache_key())]["quality"] for p in both]
+        b = [stored[(kind_b, p, config_b.cache_key())]["quality"] for p in both]
+        print(f"  {label}: {kendall_tau_b(a, b):.3f} ({len(both)} architectures)")
 
 
 def main() -> None:
@@ -208,6 +272,7 @@ def main() -> None:
         return
     done = run_jobs(patterns, kinds, args.workers, args.results, run=not args.report_only)
     report(patterns, done, kinds)
+    diagnostics(patterns, load(args.results), kinds)
 
 
 if __name__ == "__main__":

@@ -46,6 +46,7 @@ class ProxiesGroup:
     steps: int | None = None
     seed: int | None = None
     threads: int | None = None
+    scoring: str | None = None  # accuracy tasks scored by "accuracy" (tier default) or "probability"
     family_weights: Any = None  # {mqar: 2, byte_lm: 0.5}: a family's weight in quality (others 1)
 
 
@@ -122,6 +123,7 @@ class ProxiesRunCommand:
     seed: int | None = None
     threads: int | None = None
     device: str | None = None  # auto (CUDA when available), cpu or cuda
+    scoring: str | None = None  # accuracy tasks scored by "accuracy" (tier default) or "probability"
     family_weights: Any = None  # {mqar: 2, byte_lm: 0.5}: a family's weight in quality (others 1)
     json_out: str | None = None  # also write the full result (per setting, per family) as JSON
 

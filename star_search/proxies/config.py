@@ -20,6 +20,7 @@ from star_search.proxies.catalog import DEMO_SETTINGS, FAST_SETTINGS, all_tasks,
 from star_search.proxies.task import Task
 
 DEVICES = ("auto", "cpu", "cuda")
+SCORINGS = ("accuracy", "probability")
 FamilyWeights = tuple[tuple[str, float], ...]
 
 
@@ -36,6 +37,9 @@ class ProxyConfig:
     eval_samples: held-out sequences per task. threads: torch intra-op threads; keep 1 on a
     shared or busy CPU (proxies run beside lowering), where more threads spin and stall.
     device: "auto" (CUDA when available), "cpu" or "cuda". tasks: setting names (empty = all).
+    scoring: what an accuracy task's score is made of: "accuracy" (top-1 prediction right) or
+    "probability" (the mean probability the model gives the right answer, a continuous measure
+    of the same skill with the same chance and perfect levels); bits-per-byte tasks keep theirs.
     family_weights: weight of each family in `quality` (the weighted mean of family means);
     families not named weigh 1, weight 0 leaves a family out. Given as a mapping or as
     (family, weight) pairs; kept as pairs sorted by family.
@@ -57,6 +61,7 @@ class ProxyConfig:
     device: str = "auto"
     tasks: tuple[str, ...] = ()
     family_weights: FamilyWeights = ()
+    scoring: str = "accuracy"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "tasks", tuple(self.tasks))
@@ -78,6 +83,8 @@ class ProxyConfig:
                             (self.weight_decay, self.expert_bias_rate), "values ≥ 0")
         if self.device not in DEVICES:
             raise SpecError("proxies.device", self.device, f"one of {list(DEVICES)}")
+        if self.scoring not in SCORINGS:
+            raise SpecError("proxies.scoring", self.scoring, f"one of {list(SCORINGS)}")
         selected = families(self.select_tasks())  # unknown task names fail here, not later
         if not any(self.family_weight(family) > 0 for family in selected):
             raise SpecError("proxies.family_weights", dict(self.family_weights),

@@ -1,7 +1,8 @@
 """Run the proxy suite for one candidate: build its proxy, train jointly, score every setting.
 
-Per setting: the metric's value (accuracy, or bits per byte for byte-level LM), its chance and
-perfect levels, and the chance-normalised score `clip((value - chance) / (perfect - chance), 0,
+Per setting: the metric's value (accuracy, or with `ProxyConfig.scoring` "probability" the mean
+probability of the right answer, the accuracy kept beside it; bits per byte for byte-level LM),
+its chance and perfect levels, and the chance-normalised score `clip((value - chance) / (perfect - chance), 0,
 1)`: 0 = no better than guessing, 1 = perfect, for metrics that grow and that shrink alike.
 Per family: the mean score of its settings. `quality`, the search's objective, is the mean of
 the family means weighted by `ProxyConfig.family_weights` (1 each unless configured), so a
@@ -20,7 +21,8 @@ from star_search.errors import ProxyError
 from star_search.proxies.catalog import all_tasks
 from star_search.proxies.config import TIERS, ProxyConfig, proxy_config_for_tier
 from star_search.proxies.proxy_model import build_proxy, proxy_spec
-from star_search.proxies.trainer import train_and_evaluate
+from star_search.proxies.task import Task
+from star_search.proxies.trainer import TrainResult, train_and_evaluate
 from star_search.spec import ArchSpec
 
 __all__ = ["TIERS", "ProxyConfig", "SuiteResult", "TaskScore", "all_tasks", "proxy_config_for_tier",
@@ -29,33 +31,50 @@ __all__ = ["TIERS", "ProxyConfig", "SuiteResult", "TaskScore", "all_tasks", "pro
 
 @dataclass(frozen=True)
 class TaskScore:
-    """One setting's result. metric: "accuracy" (fraction of scored positions, 0–1) or
-    "bits_per_byte"; value: the metric on held-out sequences; chance / perfect: its value for
-    uniform guessing / for a perfect model."""
+    """One setting's result. metric: "accuracy" (fraction of scored positions, 0–1),
+    "probability" (mean probability of the target, 0–1) or "bits_per_byte"; value: the metric on
+    held-out sequences; chance / perfect: its value for uniform guessing / for a perfect model.
+    accuracy: the top-1 accuracy beside a "probability" value (same chance and perfect levels)."""
 
     family: str
     value: float
     chance: float
     metric: str = "accuracy"
     perfect: float = 1.0
+    accuracy: float | None = None
 
     @property
     def score(self) -> float:
-        return min(1.0, max(0.0, (self.value - self.chance) / (self.perfect - self.chance)))
+        return _normalised(self.value, self.chance, self.perfect)
+
+    @property
+    def accuracy_score(self) -> float:
+        """The score by top-1 accuracy where there is one, else `score` (bits per byte)."""
+        if self.metric == "probability" and self.accuracy is not None:
+            return _normalised(self.accuracy, self.chance, self.perfect)
+        return self.score
 
     def to_dict(self) -> dict[str, Any]:
         data = {"family": self.family, "metric": self.metric, "value": self.value,
                 "chance": self.chance, "perfect": self.perfect, "score": self.score}
         if self.metric == "accuracy":
             data["accuracy"] = self.value  # the report's trials table reads this column
+        elif self.accuracy is not None:
+            data["accuracy"] = self.accuracy
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TaskScore:
         """Also reads records written before `metric`/`value` existed (accuracy only)."""
         value = data["value"] if "value" in data else data["accuracy"]
-        return cls(data["family"], value, data["chance"], data.get("metric", "accuracy"),
-                   data.get("perfect", 1.0))
+        metric = data.get("metric", "accuracy")
+        return cls(data["family"], value, data["chance"], metric, data.get("perfect", 1.0),
+                   data.get("accuracy") if metric == "probability" else None)
+
+
+def _normalised(value: float, chance: float, perfect: float) -> float:
+    """0 at (or below) chance, 1 at (or beyond) perfect, linear between."""
+    return min(1.0, max(0.0, (value - chance) / (perfect - chance)))
 
 
 @dataclass(frozen=True)
@@ -72,11 +91,12 @@ class SuiteResult:
     device: str
     config: dict[str, Any] = field(default_factory=dict)
 
-    def family_means(self) -> dict[str, float]:
-        """Mean score of each family's settings, families in order of first appearance."""
+    def family_means(self, by_accuracy: bool = False) -> dict[str, float]:
+        """Mean score of each family's settings, families in order of first appearance;
+        `by_accuracy`: of the top-1 accuracy scores (`TaskScore.accuracy_score`) instead."""
         families: dict[str, list[float]] = {}
         for task in self.tasks.values():
-            families.setdefault(task.family, []).append(task.score)
+            families.setdefault(task.family, []).append(task.accuracy_score if by_accuracy else task.score)
         return {name: sum(scores) / len(scores) for name, scores in families.items()}
 
     def family_weights(self) -> dict[str, float]:
@@ -133,8 +153,14 @@ def run_suite(spec: ArchSpec, config: ProxyConfig) -> SuiteResult:
         result = train_and_evaluate(model, tasks, config)
     except RuntimeError as err:
         raise ProxyError(f"proxy training of {spec.pattern()} failed: {err}") from err
-    scores = {task.name: TaskScore(task.family, result.values[task.name], task.chance_level, task.metric,
-                                   task.perfect_level)
-              for task in tasks}
+    scores = {task.name: _task_score(task, result, config.scoring) for task in tasks}
     return SuiteResult(scores, result.final_loss, result.train_seconds, result.eval_seconds,
                        small.arch_id, device, config.to_dict())
+
+
+def _task_score(task: Task, result: TrainResult, scoring: str) -> TaskScore:
+    value = result.values[task.name]
+    if scoring == "probability" and task.name in result.probabilities:
+        return TaskScore(task.family, result.probabilities[task.name], task.chance_level, "probability",
+                         task.perfect_level, accuracy=value)
+    return TaskScore(task.family, value, task.chance_level, task.metric, task.perfect_level)

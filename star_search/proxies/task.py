@@ -85,3 +85,10 @@ class Task(ABC):
         → [scored]. Accuracy: 1.0 where the top-1 prediction is the target, else 0.0."""
         scored = targets != IGNORE
         return (logits.argmax(dim=-1)[scored] == targets[scored]).float()
+
+    def target_probabilities(self, logits: Tensor, targets: Tensor) -> Tensor:
+        """The probability the model gives the target at every scored position, flat: [scored].
+        A continuous companion of accuracy (its chance level is the same, 1/answers, and so is its
+        perfect level), used when `ProxyConfig.scoring` is "probability"."""
+        scored = targets != IGNORE
+        return logits[scored].float().softmax(dim=-1).gather(1, targets[scored].unsqueeze(1)).squeeze(1)

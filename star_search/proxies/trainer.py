@@ -6,7 +6,8 @@ Loss: cross-entropy averaged over each sequence's scored positions, then over th
 sequences, so every task weighs the same whatever its number of scored positions.
 
 Evaluation: each task's metric (`Task.position_values`) averaged over the scored positions of
-`eval_samples` held-out sequences (`Task.held_out`).
+`eval_samples` held-out sequences (`Task.held_out`); for accuracy tasks also the mean probability
+given to the target (`Task.target_probabilities`), from the same forward passes.
 
 Randomness: data comes only from explicit generators (training stream `seed`, held-out stream
 `seed + EVAL_SEED_OFFSET`); initialisation is seeded by `build_model`; deterministic algorithms
@@ -40,9 +41,11 @@ EVAL_CHUNK_TOKENS = 16_384    # evaluation forwards at most this many tokens at 
 
 @dataclass(frozen=True)
 class TrainResult:
-    """values: task name → its metric on held-out data (accuracy 0–1, or bits per byte)."""
+    """values: task name → its metric on held-out data (accuracy 0–1, or bits per byte).
+    probabilities: accuracy task name → mean probability of the target on the same data (0–1)."""
 
     values: dict[str, float]
+    probabilities: dict[str, float]
     final_loss: float
     train_seconds: float
     eval_seconds: float
@@ -123,19 +126,29 @@ def train(model: Backbone, tasks: Sequence[Task], config: ProxyConfig) -> float:
 
 
 @torch.no_grad()
-def evaluate(model: Backbone, tasks: Sequence[Task], n_samples: int, seed: int) -> dict[str, float]:
-    """Each task's metric over the scored positions of `n_samples` held-out sequences."""
+def evaluate(model: Backbone, tasks: Sequence[Task], n_samples: int, seed: int
+             ) -> tuple[dict[str, float], dict[str, float]]:
+    """Each task's metric over the scored positions of `n_samples` held-out sequences, and for
+    accuracy tasks the mean probability of the target."""
     device = next(model.parameters()).device
     rng = torch.Generator().manual_seed(seed + EVAL_SEED_OFFSET)
     model.eval()
     values: dict[str, float] = {}
+    probabilities: dict[str, float] = {}
     for task, token in zip(tasks, family_tokens(tasks), strict=True):
         inputs, targets = task_batch(task, token, n_samples, rng, held_out=True)
         rows = max(1, EVAL_CHUNK_TOKENS // inputs.shape[1])
-        per_position = [task.position_values(model(chunk.to(device)).float().cpu(), wanted)
-                        for chunk, wanted in zip(inputs.split(rows), targets.split(rows), strict=True)]
-        values[task.name] = float(torch.cat(per_position).double().mean())
-    return values
+        metric: list[Tensor] = []
+        probability: list[Tensor] = []
+        for chunk, wanted in zip(inputs.split(rows), targets.split(rows), strict=True):
+            logits = model(chunk.to(device)).float().cpu()
+            metric.append(task.position_values(logits, wanted))
+            if task.metric == "accuracy":
+                probability.append(task.target_probabilities(logits, wanted))
+        values[task.name] = float(torch.cat(metric).double().mean())
+        if probability:
+            probabilities[task.name] = float(torch.cat(probability).double().mean())
+    return values, probabilities
 
 
 def train_and_evaluate(model: Backbone, tasks: Sequence[Task], config: ProxyConfig) -> TrainResult:
@@ -144,5 +157,5 @@ def train_and_evaluate(model: Backbone, tasks: Sequence[Task], config: ProxyConf
         start = time.perf_counter()
         final_loss = train(model, tasks, config)
         trained = time.perf_counter()
-        values = evaluate(model, tasks, config.eval_samples, config.seed)
-    return TrainResult(values, final_loss, trained - start, time.perf_counter() - trained)
+        values, probabilities = evaluate(model, tasks, config.eval_samples, config.seed)
+    return TrainResult(values, probabilities, final_loss, trained - start, time.perf_counter() - trained)

@@ -132,6 +132,39 @@ def test_suite_is_deterministic_and_round_trips() -> None:
     assert len(first.tasks) == len(all_tasks()) and first.train_seconds > 0
 
 
+def test_probability_scoring_keeps_the_accuracy_of_the_same_run() -> None:
+    """"probability" scores accuracy tasks by the mean probability of the target; training is the
+    same, so the accuracy beside it equals the accuracy-scored run's value, bit for bit."""
+    config = ProxyConfig(d_model=32, head_dim=16, steps=6, batch_size=7, eval_samples=8, device="cpu",
+                         tasks=(RECALL, BYTES))
+    spec = arch("conv", "attention")
+    by_accuracy = run_suite(spec, config)
+    by_probability = run_suite(spec, replace(config, scoring="probability"))
+    recall, bytes_ = by_probability.tasks[RECALL], by_probability.tasks[BYTES]
+    assert recall.metric == "probability" and recall.accuracy == by_accuracy.tasks[RECALL].value
+    assert 0.0 < recall.value < 1.0 and recall.value != recall.accuracy
+    assert bytes_ == by_accuracy.tasks[BYTES]  # bits per byte is continuous already
+    assert by_probability.family_means(by_accuracy=True) == by_accuracy.family_means()
+    assert by_probability.final_loss == by_accuracy.final_loss
+    data = json.loads(json.dumps(by_probability.to_dict()))
+    assert data["tasks"][RECALL]["accuracy"] == recall.accuracy  # the report's column
+    assert SuiteResult.from_dict(data) == by_probability
+    with pytest.raises(SpecError, match=r"proxies\.scoring.*'loss'"):
+        ProxyConfig(scoring="loss")
+
+
+def test_target_probability_levels() -> None:
+    task = next(t for t in all_tasks() if t.name == RECALL)
+    targets = torch.tensor([[-100, 3, -100, 5]])
+    uniform = torch.zeros(1, 4, 8)
+    assert task.target_probabilities(uniform, targets).tolist() == pytest.approx([1 / 8, 1 / 8])
+    certain = torch.full((1, 4, 8), -1e4)
+    certain[0, 1, 3] = certain[0, 3, 5] = 1e4
+    assert task.target_probabilities(certain, targets).tolist() == [1.0, 1.0]
+    soft = TaskScore("mqar", 0.4, 0.25, "probability", 1.0, accuracy=0.75)
+    assert soft.score == pytest.approx(0.2) and soft.accuracy_score == pytest.approx(2 / 3)
+
+
 def test_device_is_cuda_when_present_and_never_required(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     assert (resolve_device("auto"), resolve_device("cpu"), resolve_device("cuda")) == ("cuda", "cpu", "cuda")

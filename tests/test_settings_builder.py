@@ -1,0 +1,26 @@
+"""The search command's settings: proxy overrides reach every proxy stage, bad ones name the field."""
+
+from __future__ import annotations
+
+import pytest
+
+from star_search.cli import SearchCommand
+from star_search.errors import SpecError
+from star_search.settings_builder import build_search_settings
+
+
+def test_proxy_overrides_reach_the_tier_and_every_ladder_stage() -> None:
+    command = SearchCommand()
+    command.proxies.steps, command.proxies.scoring = 40, "probability"
+    command.search.pipeline = ["static", "fast", "full", "measure"]
+    settings = build_search_settings(command)
+    configs = [settings.proxies, *settings.tier_configs.values()]
+    assert {c.tier for c in configs} == {"demo", "fast", "full"}  # demo: proxies.tier
+    assert all(c.steps == 40 and c.scoring == "probability" for c in configs)
+
+
+def test_an_unknown_scoring_names_the_field() -> None:
+    command = SearchCommand()
+    command.proxies.scoring = "loss"
+    with pytest.raises(SpecError, match=r"proxies\.scoring.*'loss'"):
+        build_search_settings(command)
