@@ -51,6 +51,9 @@ def test_bad_space_is_reported_with_field(tmp_path: Path) -> None:
     assert "params.d_model.choices[0]" in result.stderr and "-8" in result.stderr
 
 
+# Slow (≈140 s: searches in subprocesses, killed and resumed); crash-resume stays in the default
+# tier through tests/search (sigkilled worker, resumed search).
+@pytest.mark.slow
 def test_killed_search_resumes_and_exports(tmp_path: Path) -> None:
     out_dir = tmp_path / "run"
     args = ["search", "space=demo", "device=laptop_cpu", "search.n_trials=3", f"out_dir={out_dir}",

@@ -70,6 +70,9 @@ def assert_records_whole(study: optuna.Study) -> None:
         assert len(trial.values) == 4 and "hypervolume" in attrs
 
 
+# Slow (≈95 s: three search processes); the two-process test below keeps a shared study in the
+# default tier.
+@pytest.mark.slow
 def test_three_workers_share_one_study(postgres_url: str, tiny_space: Path, profile: Path,
                                        tmp_path: Path) -> None:
     args = search_args(tiny_space, profile, postgres_url, tmp_path / "run", 6, "search.workers=3")
