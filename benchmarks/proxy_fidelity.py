@@ -40,6 +40,7 @@ from typing import Any
 
 from star_search.proxies import ProxyConfig, proxy_config_for_tier, run_suite
 from star_search.proxies.fidelity import FIDELITY_PATTERNS, arch_from_pattern, kendall_tau_b
+from star_search.proxies.suite import weighted_quality
 
 RESULTS = Path(__file__).resolve().parent / "results" / "proxy_fidelity.json"
 
@@ -160,12 +161,6 @@ def ranks(values: list[float]) -> list[int]:
     return rank
 
 
-def weighted(family_means: dict[str, float], config: ProxyConfig) -> float:
-    """`SuiteResult.quality` from stored family means: their mean weighted by the config's weights."""
-    weights = {family: config.family_weight(family) for family in family_means}
-    return sum(family_means[f] * weights[f] for f in family_means) / sum(weights.values())
-
-
 def report(patterns: list[str], done: dict[tuple[str, str], dict[str, Any]], kinds: dict[str, ProxyConfig]
            ) -> None:
     missing = [p for p in patterns if ("fast", p) not in done or ("reference", p) not in done]
@@ -195,7 +190,8 @@ def report(patterns: list[str], done: dict[tuple[str, str], dict[str, Any]], kin
     ref_cpu = [r["cpu_seconds"] for r in ref if "cpu_seconds" in r]
     print(f"\nKendall tau-b (fast vs reference quality), {len(patterns)} architectures: {tau:.3f}")
     if kinds["fast"].scoring != "accuracy" and all("families_accuracy" in r for r in fast):
-        by_accuracy = [weighted(r["families_accuracy"], kinds["fast"]) for r in fast]
+        weights = {family: kinds["fast"].family_weight(family) for family in fast[0]["families_accuracy"]}
+        by_accuracy = [weighted_quality(r["families_accuracy"], weights) for r in fast]
         print(f"the same fast runs scored by top-1 accuracy instead of {kinds['fast'].scoring}: "
               f"{kendall_tau_b(by_accuracy, ref_q):.3f}")
     print(f"fast tier per candidate: median {statistics.median(fast_s):.0f} s, "
@@ -217,8 +213,9 @@ def report(patterns: list[str], done: dict[tuple[str, str], dict[str, Any]], kin
 def diagnostics(patterns: list[str], stored: Stored, kinds: dict[str, ProxyConfig]) -> None:
     """τ-b of runs the cache may hold beside the pair compared above, to read that τ against:
     each side against itself at the next seed (how far one run's ranking is from its own
-    repeat), and the full suite at the fast tier's steps against the reference (the part of
-    the gap that comes from training length alone, not from the fast tier's subset of settings).
+    repeat), the same comparison repeated at the next seed, and the full suite at the fast
+    tier's steps against the reference (the part of the gap that comes from training length
+    alone, not from the fast tier's subset of settings).
     Only what is stored is shown; the command that adds a missing one is printed instead."""
     fast, reference = kinds["fast"], kinds["reference"]
     multiplier = reference.steps // fast.steps
@@ -228,19 +225,22 @@ def diagnostics(patterns: list[str], stored: Stored, kinds: dict[str, ProxyConfi
         ("reference vs reference at the next seed", ("reference", reference),
          ("reference", replace(reference, seed=reference.seed + 1)),
          f"this command with --seed {reference.seed + 1}: every reference run again"),
+        ("fast vs reference, both at the next seed", ("fast", replace(fast, seed=fast.seed + 1)),
+         ("reference", replace(reference, seed=reference.seed + 1)),
+         f"this command with --seed {reference.seed + 1}"),
         (f"full suite at {fast.steps} steps vs reference",
          ("reference", replace(reference, steps=fast.steps)), ("reference", reference),
          f"this command with steps={fast.steps // multiplier} among the --fast-set values: its reference"),
     ]
     print("\ndiagnostics (Kendall tau-b, architectures that have both runs):")
     for label, (kind_a, config_a), (kind_b, config_b), how in pairs:
-        both = [p for p in patterns if (kind_a, p, config_a.cache_key()) in stored
-                and (kind_b, p, config_b.cache_key()) in stored]
+        key_a, key_b = config_a.cache_key(), config_b.cache_key()
+        both = [p for p in patterns if (kind_a, p, key_a) in stored and (kind_b, p, key_b) in stored]
         if len(both) < 2:
             print(f"  {label}: not stored (run {how})")
             continue
-        a = [stored[(kind_a, p, config_a.cache_key())]["quality"] for p in both]
-        b = [stored[(kind_b, p, config_b.cache_key())]["quality"] for p in both]
+        a = [stored[(kind_a, p, key_a)]["quality"] for p in both]
+        b = [stored[(kind_b, p, key_b)]["quality"] for p in both]
         print(f"  {label}: {kendall_tau_b(a, b):.3f} ({len(both)} architectures)")
 
 

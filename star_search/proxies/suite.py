@@ -26,7 +26,7 @@ from star_search.proxies.trainer import TrainResult, train_and_evaluate
 from star_search.spec import ArchSpec
 
 __all__ = ["TIERS", "ProxyConfig", "SuiteResult", "TaskScore", "all_tasks", "proxy_config_for_tier",
-           "resolve_device", "run_suite"]
+           "resolve_device", "run_suite", "weighted_quality"]
 
 
 @dataclass(frozen=True)
@@ -107,11 +107,7 @@ class SuiteResult:
     @property
     def quality(self) -> float:
         """Weighted mean of the family means (0 = chance everywhere, 1 = perfect)."""
-        means, weights = self.family_means(), self.family_weights()
-        total = sum(weights.values())
-        if total <= 0:
-            raise ProxyError(f"family weights {weights} sum to {total}; quality needs a positive sum")
-        return sum(means[name] * weights[name] for name in means) / total
+        return weighted_quality(self.family_means(), self.family_weights())
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -133,6 +129,14 @@ class SuiteResult:
         tasks = {name: TaskScore.from_dict(t) for name, t in data["tasks"].items()}
         return cls(tasks, data["final_loss"], data["train_seconds"], data["eval_seconds"],
                    data["proxy_arch_id"], data["device"], data.get("config", {}))
+
+
+def weighted_quality(family_means: dict[str, float], weights: dict[str, float]) -> float:
+    """The mean of `family_means` weighted by `weights` (every family of the means named)."""
+    total = sum(weights[name] for name in family_means)
+    if total <= 0:
+        raise ProxyError(f"family weights {weights} sum to {total}; quality needs a positive sum")
+    return sum(family_means[name] * weights[name] for name in family_means) / total
 
 
 def resolve_device(device: str) -> str:
