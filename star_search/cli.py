@@ -47,6 +47,7 @@ class ProxiesGroup:
     seed: int | None = None
     threads: int | None = None
     scoring: str | None = None  # accuracy tasks scored by "accuracy" (tier default) or "probability"
+    d_model: int | None = None  # proxy width (tier default 64; a multiple of the 16-wide heads)
     family_weights: Any = None  # {mqar: 2, byte_lm: 0.5}: a family's weight in quality (others 1)
 
 
@@ -124,6 +125,7 @@ class ProxiesRunCommand:
     threads: int | None = None
     device: str | None = None  # auto (CUDA when available), cpu or cuda
     scoring: str | None = None  # accuracy tasks scored by "accuracy" (tier default) or "probability"
+    d_model: int | None = None  # proxy width (tier default 64; a multiple of the 16-wide heads)
     family_weights: Any = None  # {mqar: 2, byte_lm: 0.5}: a family's weight in quality (others 1)
     json_out: str | None = None  # also write the full result (per setting, per family) as JSON
 

@@ -28,7 +28,8 @@ def build_search_settings(command: SearchCommand) -> SearchSettings:
     if search.workers <= 0:
         raise SpecError("search.workers", search.workers, "a positive integer")
     overrides = {k: v for k, v in (("steps", command.proxies.steps), ("seed", command.proxies.seed),
-                                   ("threads", command.proxies.threads), ("scoring", command.proxies.scoring))
+                                   ("threads", command.proxies.threads), ("scoring", command.proxies.scoring),
+                                   ("d_model", command.proxies.d_model))
                  if v is not None}
     weights = command.proxies.family_weights or {}
     proxies = proxy_config_for_tier(command.proxies.tier, family_weights=weights, **overrides)
