@@ -210,38 +210,55 @@ def report(patterns: list[str], done: dict[tuple[str, str], dict[str, Any]], kin
         print(f"  {family:<18} {kendall_tau_b(mine, ref_q):6.3f} {kendall_tau_b(mine, same):6.3f}")
 
 
+Side = tuple[str, ProxyConfig]  # (kind, config) of one stored run per architecture
+
+
+def stored_tau(patterns: list[str], stored: Stored, a: Side, b: Side) -> tuple[float, int] | None:
+    """τ-b between two stored sides over the architectures both hold (None if under two)."""
+    key_a, key_b = a[1].cache_key(), b[1].cache_key()
+    both = [p for p in patterns if (a[0], p, key_a) in stored and (b[0], p, key_b) in stored]
+    if len(both) < 2:
+        return None
+    return kendall_tau_b([stored[(a[0], p, key_a)]["quality"] for p in both],
+                         [stored[(b[0], p, key_b)]["quality"] for p in both]), len(both)
+
+
 def diagnostics(patterns: list[str], stored: Stored, kinds: dict[str, ProxyConfig]) -> None:
     """τ-b of runs the cache may hold beside the pair compared above, to read that τ against:
     each side against itself at the next seed (how far one run's ranking is from its own
-    repeat), the same comparison repeated at the next seed, and the full suite at the fast
-    tier's steps against the reference (the part of the gap that comes from training length
-    alone, not from the fast tier's subset of settings).
+    repeat), the full suite at the fast tier's steps against the reference (the part of the gap
+    that comes from training length alone, not from the fast tier's subset of settings), and
+    the comparison itself at every pairing of two fast seeds with two reference seeds, with
+    their mean (one pairing moves with seed luck; the mean of four much less).
     Only what is stored is shown; the command that adds a missing one is printed instead."""
     fast, reference = kinds["fast"], kinds["reference"]
     multiplier = reference.steps // fast.steps
-    pairs = [
+    pairs: list[tuple[str, Side, Side, str]] = [
         ("fast vs fast at the next seed", ("fast", fast), ("fast", replace(fast, seed=fast.seed + 1)),
          f"this command with --fast-only and seed={fast.seed + 1} among the --fast-set values"),
         ("reference vs reference at the next seed", ("reference", reference),
          ("reference", replace(reference, seed=reference.seed + 1)),
          f"this command with --seed {reference.seed + 1}: every reference run again"),
-        ("fast vs reference, both at the next seed", ("fast", replace(fast, seed=fast.seed + 1)),
-         ("reference", replace(reference, seed=reference.seed + 1)),
-         f"this command with --seed {reference.seed + 1}"),
         (f"full suite at {fast.steps} steps vs reference",
          ("reference", replace(reference, steps=fast.steps)), ("reference", reference),
          f"this command with steps={fast.steps // multiplier} among the --fast-set values: its reference"),
     ]
     print("\ndiagnostics (Kendall tau-b, architectures that have both runs):")
-    for label, (kind_a, config_a), (kind_b, config_b), how in pairs:
-        key_a, key_b = config_a.cache_key(), config_b.cache_key()
-        both = [p for p in patterns if (kind_a, p, key_a) in stored and (kind_b, p, key_b) in stored]
-        if len(both) < 2:
-            print(f"  {label}: not stored (run {how})")
-            continue
-        a = [stored[(kind_a, p, key_a)]["quality"] for p in both]
-        b = [stored[(kind_b, p, key_b)]["quality"] for p in both]
-        print(f"  {label}: {kendall_tau_b(a, b):.3f} ({len(both)} architectures)")
+    for label, a, b, how in pairs:
+        found = stored_tau(patterns, stored, a, b)
+        print(f"  {label}: " + (f"{found[0]:.3f} ({found[1]} architectures)" if found
+                                  else f"not stored (run {how})"))
+    taus = []
+    for fast_seed in (fast.seed, fast.seed + 1):
+        for reference_seed in (reference.seed, reference.seed + 1):
+            found = stored_tau(patterns, stored, ("fast", replace(fast, seed=fast_seed)),
+                               ("reference", replace(reference, seed=reference_seed)))
+            if found:
+                taus.append(found[0])
+                print(f"  fast seed {fast_seed} vs reference seed {reference_seed}: "
+                      f"{found[0]:.3f} ({found[1]} architectures)")
+    if len(taus) > 1:
+        print(f"  mean over these {len(taus)} seed pairings: {statistics.mean(taus):.3f}")
 
 
 def main() -> None:
