@@ -229,7 +229,8 @@ def diagnostics(patterns: list[str], stored: Stored, kinds: dict[str, ProxyConfi
     repeat), the full suite at the fast tier's steps against the reference (the part of the gap
     that comes from training length alone, not from the fast tier's subset of settings), and
     the comparison itself at every pairing of two fast seeds with two reference seeds, with
-    their mean (one pairing moves with seed luck; the mean of four much less).
+    their mean (one pairing moves with seed luck; the mean of four much less), and the fast
+    run against every other training length of the full suite the cache holds.
     Only what is stored is shown; the command that adds a missing one is printed instead."""
     fast, reference = kinds["fast"], kinds["reference"]
     multiplier = reference.steps // fast.steps
@@ -259,6 +260,14 @@ def diagnostics(patterns: list[str], stored: Stored, kinds: dict[str, ProxyConfi
                       f"{found[0]:.3f} ({found[1]} architectures)")
     if len(taus) > 1:
         print(f"  mean over these {len(taus)} seed pairings: {statistics.mean(taus):.3f}")
+    # The fast tier against the full suite trained for other lengths: where along the reference's
+    # training its ranking sits (the order keeps moving with training at proxy scale).
+    lengths = sorted({json.loads(key)["steps"] for kind, _, key in stored if kind == "reference"})
+    for steps in lengths:
+        found = stored_tau(patterns, stored, ("fast", fast), ("reference", replace(reference, steps=steps)))
+        if found and steps != reference.steps:
+            print(f"  fast seed {fast.seed} vs the full suite at {steps} steps, seed {reference.seed}: "
+                  f"{found[0]:.3f} ({found[1]} architectures)")
 
 
 def main() -> None:

@@ -1,10 +1,12 @@
 """`ProxyConfig`: how a candidate's proxy is built, trained, evaluated and summed up; named tiers.
 
 Tiers: `full` (`ProxyConfig()`, every registered setting, 1200 steps), `fast` (16 short settings
-covering every family, 300 steps: the tier whose ranking `benchmarks/proxy_fidelity.py` checks
-against `full`, i.e. every setting and 4× the steps) and `demo` (8 short settings and few steps,
-the README demo). Measured seconds per candidate are in the README and BENCHMARKS.md; time grows
-linearly with layers, steps and batch_size, and with the length of the selected settings.
+covering every family, 300 steps of 28 sequences at a constant learning rate after warm-up: the
+tier whose ranking `benchmarks/proxy_fidelity.py` checks against `full`, i.e. every setting and
+4× the steps; the batch and the flat schedule were chosen there, see BENCHMARKS.md) and `demo`
+(8 short settings and few steps, the README demo). Measured seconds per candidate are in the
+README and BENCHMARKS.md; time grows linearly with layers, steps and batch_size, and with the
+length of the selected settings.
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ class ProxyConfig:
     max_experts: MoE candidates keep at most this many experts (top-k clipped to it).
     steps: optimiser steps; batch_size: sequences per step in all, dealt to the tasks in turn
     (so the cost of a step does not grow with the number of tasks). lr: peak AdamW learning rate
-    (linear warm-up over `warmup_fraction` of the steps, then cosine decay to 10%).
+    (linear warm-up over `warmup_fraction` of the steps, then cosine decay to `final_lr_fraction`
+    of the peak; 1.0 keeps it constant after warm-up).
     expert_bias_rate: MoE balancing bias change per step (score units; 0 disables it).
     eval_samples: held-out sequences per task. threads: torch intra-op threads; keep 1 on a
     shared or busy CPU (proxies run beside lowering), where more threads spin and stall.
@@ -54,6 +57,7 @@ class ProxyConfig:
     lr: float = 3e-3
     weight_decay: float = 0.01
     warmup_fraction: float = 0.05
+    final_lr_fraction: float = 0.1
     expert_bias_rate: float = 1e-3
     seed: int = 0
     eval_samples: int = 128
@@ -78,6 +82,8 @@ class ProxyConfig:
             raise SpecError("proxies.lr", self.lr, "a positive learning rate")
         if not 0 <= self.warmup_fraction < 1:
             raise SpecError("proxies.warmup_fraction", self.warmup_fraction, "a fraction in [0, 1)")
+        if not 0 <= self.final_lr_fraction <= 1:
+            raise SpecError("proxies.final_lr_fraction", self.final_lr_fraction, "a fraction in [0, 1]")
         if self.weight_decay < 0 or self.expert_bias_rate < 0:
             raise SpecError("proxies.weight_decay/expert_bias_rate",
                             (self.weight_decay, self.expert_bias_rate), "values ≥ 0")
@@ -131,7 +137,7 @@ def _family_weights(weights: Mapping[str, float] | FamilyWeights) -> FamilyWeigh
 
 TIERS: dict[str, ProxyConfig] = {
     "demo": ProxyConfig(tier="demo", steps=250, batch_size=14, eval_samples=64, tasks=DEMO_SETTINGS),
-    "fast": ProxyConfig(tier="fast", steps=300, tasks=FAST_SETTINGS),
+    "fast": ProxyConfig(tier="fast", steps=300, batch_size=28, final_lr_fraction=1.0, tasks=FAST_SETTINGS),
     "full": ProxyConfig(),
 }
 

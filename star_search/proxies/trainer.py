@@ -74,13 +74,14 @@ def deterministic_algorithms() -> Iterator[None]:
         torch.use_deterministic_algorithms(enabled, warn_only=warn_only)
 
 
-def learning_rate(step: int, steps: int, peak: float, warmup_fraction: float) -> float:
-    """Linear warm-up, then cosine decay to 10% of the peak."""
+def learning_rate(step: int, steps: int, peak: float, warmup_fraction: float,
+                  final_fraction: float = 0.1) -> float:
+    """Linear warm-up, then cosine decay to `final_fraction` of the peak."""
     warmup = max(1, int(steps * warmup_fraction))
     if step < warmup:
         return peak * (step + 1) / warmup
     progress = (step - warmup) / max(1, steps - warmup)
-    return peak * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+    return peak * (final_fraction + (1 - final_fraction) * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
 def sequence_loss(logits: Tensor, targets: Tensor) -> Tensor:
@@ -105,7 +106,8 @@ def train(model: Backbone, tasks: Sequence[Task], config: ProxyConfig) -> float:
     with ExpertLoad(model, config.expert_bias_rate) as experts:
         for step in range(config.steps):
             for group in optimizer.param_groups:
-                group["lr"] = learning_rate(step, config.steps, config.lr, config.warmup_fraction)
+                group["lr"] = learning_rate(step, config.steps, config.lr, config.warmup_fraction,
+                                              config.final_lr_fraction)
             parts = step_parts(tasks, tokens, dealt(step, config.batch_size, len(tasks)), rng)
             optimizer.zero_grad(set_to_none=True)
             loss = torch.zeros((), device=device)

@@ -66,6 +66,8 @@ def test_config_tiers_and_validation() -> None:
         ProxyConfig(tasks=("mqar/nonsense",))
     with pytest.raises(SpecError, match="head_dim"):
         ProxyConfig(d_model=64, head_dim=24)
+    with pytest.raises(SpecError, match=r"proxies\.final_lr_fraction.*1\.5"):
+        ProxyConfig(final_lr_fraction=1.5)
     assert [t.name for t in ProxyConfig(tasks=(RECALL,)).select_tasks()] == [RECALL]
 
 

@@ -83,6 +83,12 @@ def test_learning_rate_warms_up_then_decays_to_a_tenth() -> None:
     assert rates[-1] == pytest.approx(0.1, abs=1e-3)
 
 
+def test_learning_rate_final_fraction_sets_the_floor() -> None:
+    constant = [learning_rate(step, 100, 1.0, 0.1, final_fraction=1.0) for step in range(10, 100)]
+    assert constant == pytest.approx([1.0] * 90)
+    assert learning_rate(99, 100, 1.0, 0.1, final_fraction=0.0) == pytest.approx(0.0, abs=1e-3)
+
+
 def test_moe_proxy_training_moves_expert_biases_and_leaves_no_hooks() -> None:
     spec = ArchSpec(d_model=256, layers=(LayerSpec("conv", "moe"),), n_heads=4, n_kv_heads=1,
                     head_dim=64, ffn_dim=512, moe_num_experts=16, moe_top_k=2, moe_expert_dim=128)
