@@ -101,3 +101,25 @@ def test_moe_proxy_training_moves_expert_biases_and_leaves_no_hooks() -> None:
     assert not moe._forward_hooks
     with ExpertLoad(model, rate=0.0) as idle:
         assert idle.layers == []
+
+
+
+@pytest.mark.parametrize("fraction", [1.0, 0.1])
+def test_training_follows_the_configured_final_learning_rate(fraction: float,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The last step runs at `final_lr_fraction` of the peak: a constant schedule ends at the peak."""
+    spec = ArchSpec(d_model=64, layers=(LayerSpec("conv", "swiglu"),), n_heads=4, n_kv_heads=2,
+                    head_dim=16, ffn_dim=128)
+    config = ProxyConfig(d_model=32, head_dim=16, steps=4, batch_size=2, lr=0.01,
+                         final_lr_fraction=fraction, tasks=("compression/len12-pool32",))
+    rates: list[float] = []
+    step = torch.optim.AdamW.step
+
+    def recording(optimizer: torch.optim.Optimizer, *args: object, **kwargs: object) -> object:
+        rates.append(optimizer.param_groups[0]["lr"])
+        return step(optimizer, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.AdamW, "step", recording)
+    train(build_proxy(proxy_spec(spec, config), seed=0), config.select_tasks(), config)
+    assert rates[-1] == pytest.approx(learning_rate(3, 4, 0.01, config.warmup_fraction, fraction))
+    assert (rates[-1] == pytest.approx(0.01)) is (fraction == 1.0)
