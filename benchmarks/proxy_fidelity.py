@@ -262,10 +262,11 @@ def diagnostics(patterns: list[str], stored: Stored, kinds: dict[str, ProxyConfi
         print(f"  mean over these {len(taus)} seed pairings: {statistics.mean(taus):.3f}")
     # The fast tier against the full suite trained for other lengths: where along the reference's
     # training its ranking sits (the order keeps moving with training at proxy scale).
-    lengths = sorted({json.loads(key)["steps"] for kind, _, key in stored if kind == "reference"})
+    lengths = sorted({json.loads(key)["steps"] for kind, _, key in stored if kind == "reference"}
+                     - {reference.steps})
     for steps in lengths:
         found = stored_tau(patterns, stored, ("fast", fast), ("reference", replace(reference, steps=steps)))
-        if found and steps != reference.steps:
+        if found:
             print(f"  fast seed {fast.seed} vs the full suite at {steps} steps, seed {reference.seed}: "
                   f"{found[0]:.3f} ({found[1]} architectures)")
 

@@ -75,7 +75,7 @@ def deterministic_algorithms() -> Iterator[None]:
 
 
 def learning_rate(step: int, steps: int, peak: float, warmup_fraction: float,
-                  final_fraction: float = 0.1) -> float:
+                  final_fraction: float) -> float:
     """Linear warm-up, then cosine decay to `final_fraction` of the peak."""
     warmup = max(1, int(steps * warmup_fraction))
     if step < warmup:

@@ -77,7 +77,7 @@ def test_sequence_loss_weighs_rows_not_positions() -> None:
 
 
 def test_learning_rate_warms_up_then_decays_to_a_tenth() -> None:
-    rates = [learning_rate(step, 100, 1.0, 0.1) for step in range(100)]
+    rates = [learning_rate(step, 100, 1.0, 0.1, 0.1) for step in range(100)]
     assert rates[0] == pytest.approx(0.1) and rates[9] == pytest.approx(1.0)
     assert all(a >= b for a, b in itertools.pairwise(rates[9:]))
     assert rates[-1] == pytest.approx(0.1, abs=1e-3)
@@ -101,7 +101,6 @@ def test_moe_proxy_training_moves_expert_biases_and_leaves_no_hooks() -> None:
     assert not moe._forward_hooks
     with ExpertLoad(model, rate=0.0) as idle:
         assert idle.layers == []
-
 
 
 @pytest.mark.parametrize("fraction", [1.0, 0.1])
