@@ -10,9 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import optuna
-import sqlalchemy
 from optuna.exceptions import ExperimentalWarning
-from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from optuna.trial import FrozenTrial, TrialState
 
 from star_search.errors import SpecError, StarSearchError
@@ -26,6 +24,7 @@ from star_search.search.proxy_worker import InlineProxyRunner, ProxyWorker
 from star_search.search.result_cache import ResultCache
 from star_search.search.settings import SAMPLERS, SearchSettings
 from star_search.search.stopping import FINISHED, StopAtTrials, finished_count, trials_to_start
+from star_search.search.storage import make_storage, redacted
 from star_search.search.workers import join_workers, start_workers
 from star_search.spec import ArchSpec
 
@@ -69,33 +68,6 @@ def make_sampler(settings: SearchSettings, seed: int | None = None) -> optuna.sa
     if settings.sampler == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     raise SpecError("search.sampler", settings.sampler, f"one of {list(SAMPLERS)}")
-
-
-def make_storage(settings: SearchSettings) -> RDBStorage:
-    """RDB storage with heartbeats; a stale trial (its worker died) is retried up to twice.
-
-    SQLite waits up to a minute for a lock so that several local workers can share one file;
-    PostgreSQL (`postgresql://user@host/db`) is the storage for many workers or machines.
-    """
-    engine_kwargs = {"connect_args": {"timeout": 60}} if settings.storage_url.startswith("sqlite") else {}
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ExperimentalWarning)  # heartbeat arguments
-            return RDBStorage(settings.storage_url, engine_kwargs=engine_kwargs,
-                              heartbeat_interval=settings.heartbeat_interval_s,
-                              grace_period=settings.grace_period_s,
-                              heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=2))
-    except (ImportError, sqlalchemy.exc.SQLAlchemyError) as err:
-        raise SpecError("search.storage", _redacted(settings.storage_url),
-                        f"a reachable SQLite or PostgreSQL URL ({type(err).__name__}: {err})") from err
-
-
-def _redacted(url: str) -> str:
-    """The URL without its password, for messages."""
-    try:
-        return sqlalchemy.engine.make_url(url).render_as_string(hide_password=True)
-    except sqlalchemy.exc.ArgumentError:
-        return url
 
 
 def open_study(settings: SearchSettings, worker: int = 0) -> optuna.Study:
@@ -180,7 +152,7 @@ def run_search(settings: SearchSettings, echo: Callable[[str], None] = print) ->
     done = finished_count(study)
     to_start = trials_to_start(study, settings.n_trials)
     on_workers = f" on {settings.workers} workers" if settings.workers > 1 else ""
-    echo(f"study '{study.study_name}' in {_redacted(settings.storage_url)}: {done} finished, "
+    echo(f"study '{study.study_name}' in {redacted(settings.storage_url)}: {done} finished, "
          f"running {max(0, to_start)} more{on_workers}")
     workers = start_workers(settings, settings.workers - 1) if to_start > 1 else []
     try:
