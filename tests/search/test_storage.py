@@ -6,6 +6,7 @@ import pickle
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -75,7 +76,7 @@ def test_workers_opening_a_fresh_sqlite_study_together_all_get_it(settings: Sear
 @pytest.mark.postgres
 def test_workers_opening_a_fresh_postgres_study_together_all_get_it(settings: SearchSettings, tmp_path: Path,
                                                                     postgres_url: str) -> None:
-    settings = SearchSettings(**{**settings.__dict__, "storage": postgres_url})
+    settings = replace(settings, storage=postgres_url)
     assert_all_opened(open_together(settings, tmp_path, processes=4), settings)
 
 
@@ -90,6 +91,6 @@ def test_an_unreachable_server_is_not_retried_and_names_the_field(settings: Sear
     url = "postgresql://someone:secret@127.0.0.1:1/none"
     started = time.monotonic()
     with pytest.raises(SpecError) as info:
-        make_storage(SearchSettings(**{**settings.__dict__, "storage": url}))
+        make_storage(replace(settings, storage=url))
     assert time.monotonic() - started < 10
     assert "search.storage" in str(info.value) and "secret" not in str(info.value)
