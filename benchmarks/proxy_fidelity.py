@@ -1,7 +1,7 @@
 """Does the `fast` proxy tier rank architectures the way longer training on every eval does?
 
     nice -n 19 python benchmarks/proxy_fidelity.py [--archs 16] [--ref-steps-multiplier 4] \
-        [--workers 2] [--seed 0] [--results benchmarks/results/proxy_fidelity.json]
+        [--workers 2] [--seed 0] [--device auto] [--results benchmarks/results/proxy_fidelity.json]
 
 Each architecture (`star_search.proxies.fidelity.FIDELITY_PATTERNS`: pure attention, conv, SSM
 and linear attention, hybrids at several attention fractions, an MoE hybrid) is scored twice:
@@ -15,7 +15,8 @@ fast tier that keep its steps reuse the reference runs; other steps change the r
 Fast jobs run first, then the cheapest reference runs, so a partial run already ranks as many
 architectures as it could; the report says which are missing (`--report-only` prints it without
 running anything). `--archs` takes a count (the first N architectures) or a comma-separated list
-of layer strips.
+of layer strips. Jobs are cached under the device they ran on (`--device auto` takes the GPU when
+one is visible), so a GPU run never stands in for a CPU run or the other way round.
 
 After the table come diagnostics from whatever else the cache holds: each side's ranking against
 its own repeat at the next seed, and the full suite at the fast tier's steps against the
@@ -40,15 +41,17 @@ from typing import Any
 
 from star_search.proxies import ProxyConfig, proxy_config_for_tier, run_suite
 from star_search.proxies.fidelity import FIDELITY_PATTERNS, arch_from_pattern, kendall_tau_b
-from star_search.proxies.suite import weighted_quality
+from star_search.proxies.suite import resolve_device, weighted_quality
 
 RESULTS = Path(__file__).resolve().parent / "results" / "proxy_fidelity.json"
 
 
-def configs(multiplier: int, seed: int, threads: int,
+def configs(multiplier: int, seed: int, threads: int, device: str,
             fast_overrides: dict[str, Any]) -> dict[str, ProxyConfig]:
-    fast = proxy_config_for_tier("fast", **{"seed": seed, "threads": threads, **fast_overrides})
-    full = proxy_config_for_tier("full", seed=seed, threads=threads)
+    """device: "cpu" or "cuda", resolved (not "auto"), so that it is part of every cache key."""
+    fast = proxy_config_for_tier("fast", **{"seed": seed, "threads": threads, "device": device,
+                                            **fast_overrides})
+    full = proxy_config_for_tier("full", seed=seed, threads=threads, device=device)
     reference = replace(full, tier=f"full, fast steps×{multiplier}", steps=fast.steps * multiplier)
     return {"fast": fast, "reference": reference}
 
@@ -79,10 +82,14 @@ def score(kind: str, pattern: str, config: ProxyConfig) -> dict[str, Any]:
     return record
 
 
-def stored_key(config_json: str) -> str:
+def stored_key(record: dict[str, Any]) -> str:
     """A stored record's config as today's `cache_key`: fields added since it was written take
-    their defaults, which are what those runs did (e.g. `scoring` "accuracy")."""
-    return ProxyConfig(**json.loads(config_json)).cache_key()
+    their defaults, which are what those runs did (e.g. `scoring` "accuracy"), and a device of
+    "auto" becomes the device the job ran on."""
+    config = json.loads(record["config"])
+    if config.get("device", "auto") == "auto":
+        config["device"] = record["device"]
+    return ProxyConfig(**config).cache_key()
 
 
 def patterns_from(argument: str) -> list[str]:
@@ -110,7 +117,7 @@ def load(results_path: Path) -> Stored:
     stored: Stored = {}
     if results_path.exists():
         for record in json.loads(results_path.read_text()):
-            stored[(record["kind"], record["pattern"], stored_key(record["config"]))] = record
+            stored[(record["kind"], record["pattern"], stored_key(record))] = record
     return stored
 
 
@@ -134,7 +141,7 @@ def run_jobs(patterns: list[str], kinds: dict[str, ProxyConfig], workers: int, r
         for future in as_completed(futures):
             record = future.result()
             done[(record["kind"], record["pattern"])] = record
-            stored[(record["kind"], record["pattern"], stored_key(record["config"]))] = record
+            stored[(record["kind"], record["pattern"], stored_key(record))] = record
             print(f"  {record['kind']:<9} {record['pattern']:<10} quality {record['quality']:.3f} "
                   f"in {record['seconds']:.0f} s ({record['cpu_seconds']:.0f} s CPU)", flush=True)
             save(results_path, list(stored.values()))
@@ -279,6 +286,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1, help="torch threads per job")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                        help="where the proxies train (auto: the GPU when one is visible)")
     parser.add_argument("--results", type=Path, default=RESULTS,
                         help="job cache (committed, so a later session resumes instead of recomputing)")
     parser.add_argument("--fast-set", nargs="*", default=[], metavar="KEY=VALUE",
@@ -291,7 +300,9 @@ def main() -> None:
     if args.ref_steps_multiplier < 1 or args.workers < 1:
         raise SystemExit("--ref-steps-multiplier and --workers must be at least 1")
     patterns = patterns_from(args.archs)
-    kinds = configs(args.ref_steps_multiplier, args.seed, args.threads, overrides_from(args.fast_set))
+    # A report of stored GPU runs needs no GPU here: only a run resolves (and checks) the device.
+    device = args.device if args.report_only and args.device != "auto" else resolve_device(args.device)
+    kinds = configs(args.ref_steps_multiplier, args.seed, args.threads, device, overrides_from(args.fast_set))
     if args.fast_only:
         done = run_jobs(patterns, {"fast": kinds["fast"]}, args.workers, args.results,
                         run=not args.report_only)

@@ -11,12 +11,16 @@ given to the target (`Task.target_probabilities`), from the same forward passes.
 
 Randomness: data comes only from explicit generators (training stream `seed`, held-out stream
 `seed + EVAL_SEED_OFFSET`); initialisation is seeded by `build_model`; deterministic algorithms
-are requested while training, with a warning where an operator has none.
+are requested while training, with a warning where an operator has none. On a GPU, cuBLAS is
+deterministic only with a fixed workspace (`CUBLAS_WORKSPACE_CONFIG`, read when the process first
+multiplies matrices on the GPU): `deterministic_algorithms` sets it to `:4096:8` unless the
+environment already names one, so that a proxy run repeats bit for bit on the same GPU.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -37,6 +41,7 @@ from star_search.proxies.vocab import IGNORE
 EVAL_SEED_OFFSET = 1_000_003  # held-out data comes from a different stream than training data
 FINAL_LOSS_FRACTION = 0.1     # final_loss averages the last 10% of steps
 EVAL_CHUNK_TOKENS = 16_384    # evaluation forwards at most this many tokens at a time
+CUBLAS_WORKSPACE = ":4096:8"  # the workspace cuBLAS documents for reproducible results
 
 
 @dataclass(frozen=True)
@@ -64,7 +69,10 @@ def torch_threads(threads: int) -> Iterator[None]:
 
 @contextmanager
 def deterministic_algorithms() -> Iterator[None]:
-    """Ask torch for deterministic kernels (warn, not fail, where one has none), then restore."""
+    """Ask torch for deterministic kernels (warn, not fail, where one has none), then restore.
+    Also fixes cuBLAS's workspace for the process unless the environment already sets it (it
+    must be in place before the first matrix product on the GPU; harmless on a CPU)."""
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", CUBLAS_WORKSPACE)
     enabled = torch.are_deterministic_algorithms_enabled()
     warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
     torch.use_deterministic_algorithms(True, warn_only=True)

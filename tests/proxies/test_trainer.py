@@ -4,6 +4,7 @@ expert balancing."""
 from __future__ import annotations
 
 import itertools
+import os
 
 import pytest
 import torch
@@ -20,7 +21,13 @@ from star_search.proxies.batching import (
 from star_search.proxies.experts import ExpertLoad
 from star_search.proxies.proxy_model import build_proxy
 from star_search.proxies.tasks import Compression, MultiQueryRecall
-from star_search.proxies.trainer import learning_rate, sequence_loss, train
+from star_search.proxies.trainer import (
+    CUBLAS_WORKSPACE,
+    deterministic_algorithms,
+    learning_rate,
+    sequence_loss,
+    train,
+)
 from star_search.proxies.vocab import IGNORE, PAD, TASK_BASE
 from star_search.spec import ArchSpec, LayerSpec
 
@@ -122,3 +129,18 @@ def test_training_follows_the_configured_final_learning_rate(fraction: float,
     train(build_proxy(proxy_spec(spec, config), seed=0), config.select_tasks(), config)
     assert rates[-1] == pytest.approx(learning_rate(3, 4, 0.01, config.warmup_fraction, fraction))
     assert (rates[-1] == pytest.approx(0.01)) is (fraction == 1.0)
+
+
+def test_deterministic_mode_fixes_the_cublas_workspace_unless_the_user_set_one(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # cuBLAS repeats itself only with a fixed workspace (read at the first GPU matrix product).
+    monkeypatch.delenv("CUBLAS_WORKSPACE_CONFIG", raising=False)
+    before = torch.are_deterministic_algorithms_enabled()
+    with deterministic_algorithms():
+        assert torch.are_deterministic_algorithms_enabled()
+    assert torch.are_deterministic_algorithms_enabled() == before
+    assert os.environ["CUBLAS_WORKSPACE_CONFIG"] == CUBLAS_WORKSPACE
+    monkeypatch.setenv("CUBLAS_WORKSPACE_CONFIG", ":16:8")
+    with deterministic_algorithms():
+        pass
+    assert os.environ["CUBLAS_WORKSPACE_CONFIG"] == ":16:8"

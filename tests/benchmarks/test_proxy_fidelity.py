@@ -1,0 +1,40 @@
+"""benchmarks/proxy_fidelity.py: its job cache tells runs apart by the device they ran on."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from pathlib import Path
+
+from star_search.proxies import proxy_config_for_tier
+
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "proxy_fidelity.py"
+
+
+def _load():
+    if str(SCRIPT.parent) not in sys.path:
+        sys.path.insert(0, str(SCRIPT.parent))
+    return importlib.import_module(SCRIPT.stem)
+
+
+def _record(config_device: str, ran_on: str) -> dict:
+    config = proxy_config_for_tier("fast", device=config_device)
+    return {"kind": "fast", "pattern": "ac", "config": config.cache_key(), "device": ran_on, "quality": 0.5}
+
+
+def test_cache_keys_name_the_device_a_job_ran_on(tmp_path: Path) -> None:
+    bench = _load()
+    cpu = bench.configs(4, 0, 1, "cpu", {})
+    cuda = bench.configs(4, 0, 1, "cuda", {})
+    assert cpu["fast"].device == cpu["reference"].device == "cpu"
+    assert cpu["fast"].cache_key() != cuda["fast"].cache_key()
+    # Records written before the device was resolved say "auto" and where they ran.
+    assert bench.stored_key(_record("auto", "cpu")) == cpu["fast"].cache_key()
+    assert bench.stored_key(_record("auto", "cuda")) == cuda["fast"].cache_key()
+    assert bench.stored_key(_record("cuda", "cuda")) == cuda["fast"].cache_key()
+    results = tmp_path / "results.json"
+    results.write_text(json.dumps([_record("auto", "cuda")]))
+    stored = bench.load(results)
+    assert ("fast", "ac", cuda["fast"].cache_key()) in stored
+    assert ("fast", "ac", cpu["fast"].cache_key()) not in stored  # a GPU run never stands in for a CPU one
