@@ -46,12 +46,15 @@ from star_search.proxies.suite import resolve_device, weighted_quality
 RESULTS = Path(__file__).resolve().parent / "results" / "proxy_fidelity.json"
 
 
-def configs(multiplier: int, seed: int, threads: int, device: str,
-            fast_overrides: dict[str, Any]) -> dict[str, ProxyConfig]:
-    """device: "cpu" or "cuda", resolved (not "auto"), so that it is part of every cache key."""
+def configs(multiplier: int, seed: int, threads: int, device: str, fast_overrides: dict[str, Any],
+            reference_overrides: dict[str, Any] | None = None) -> dict[str, ProxyConfig]:
+    """The fast tier and its reference: the `full` tier's recipe on every setting for `multiplier`
+    × the fast steps. device: "cpu" or "cuda", resolved (not "auto"), so that it is part of every
+    cache key. reference_overrides: other `full` fields (e.g. the recipe of an earlier reference)."""
     fast = proxy_config_for_tier("fast", **{"seed": seed, "threads": threads, "device": device,
                                             **fast_overrides})
-    full = proxy_config_for_tier("full", seed=seed, threads=threads, device=device)
+    full = proxy_config_for_tier("full", **{"seed": seed, "threads": threads, "device": device,
+                                            **(reference_overrides or {})})
     reference = replace(full, tier=f"full, fast steps×{multiplier}", steps=fast.steps * multiplier)
     return {"fast": fast, "reference": reference}
 
@@ -62,7 +65,7 @@ def overrides_from(pairs: list[str]) -> dict[str, Any]:
     for pair in pairs:
         key, _, value = pair.partition("=")
         if not key or not value:
-            raise SystemExit(f"--fast-set {pair!r}: expected key=value")
+            raise SystemExit(f"--fast-set / --reference-set {pair!r}: expected key=value")
         result[key] = json.loads(value)
     return result
 
@@ -286,6 +289,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1, help="torch threads per job")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--reference-set", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="the reference with other ProxyConfig fields than the full tier's, e.g. "
+                             "batch_size=14 final_lr_fraction=0.1 (the reference before 2026-12-04)")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                         help="where the proxies train (auto: the GPU when one is visible)")
     parser.add_argument("--results", type=Path, default=RESULTS,
@@ -302,7 +308,8 @@ def main() -> None:
     patterns = patterns_from(args.archs)
     # A report of stored GPU runs needs no GPU here: only a run resolves (and checks) the device.
     device = args.device if args.report_only and args.device != "auto" else resolve_device(args.device)
-    kinds = configs(args.ref_steps_multiplier, args.seed, args.threads, device, overrides_from(args.fast_set))
+    kinds = configs(args.ref_steps_multiplier, args.seed, args.threads, device, overrides_from(args.fast_set),
+                    overrides_from(args.reference_set))
     if args.fast_only:
         done = run_jobs(patterns, {"fast": kinds["fast"]}, args.workers, args.results,
                         run=not args.report_only)

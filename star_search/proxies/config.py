@@ -1,12 +1,13 @@
 """`ProxyConfig`: how a candidate's proxy is built, trained, evaluated and summed up; named tiers.
 
-Tiers: `full` (`ProxyConfig()`, every registered setting, 1200 steps), `fast` (16 short settings
-covering every family, 300 steps of 28 sequences at a constant learning rate after warm-up: the
-tier whose ranking `benchmarks/proxy_fidelity.py` checks against `full`, i.e. every setting and
-4× the steps; the batch and the flat schedule were chosen there, see BENCHMARKS.md) and `demo`
-(8 short settings and few steps, the README demo). Measured seconds per candidate are in the
-README and BENCHMARKS.md; time grows linearly with layers, steps and batch_size, and with the
-length of the selected settings.
+Tiers: `full` (every registered setting, 1200 steps of 28 sequences at a constant learning rate
+after warm-up), `fast` (16 short settings covering every family, 300 steps of 56 sequences, same
+schedule: the tier whose ranking `benchmarks/proxy_fidelity.py` checks against `full`, i.e. every
+setting and 4× the steps; batch and schedule of both were chosen there, see BENCHMARKS.md) and
+`demo` (8 short settings and few steps, the README demo). `ProxyConfig()` itself (tier "custom":
+14 sequences, cosine decay to 10%, as `demo` trains) was the `full` tier until 2026-12-04. Measured seconds
+per candidate are in the README and BENCHMARKS.md; time grows linearly with layers, steps and
+batch_size, and with the length of the selected settings.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ class ProxyConfig:
     (family, weight) pairs; kept as pairs sorted by family.
     """
 
-    tier: str = "full"
+    tier: str = "custom"
     d_model: int = 64
     head_dim: int = 16
     max_experts: int = 8
@@ -137,8 +138,8 @@ def _family_weights(weights: Mapping[str, float] | FamilyWeights) -> FamilyWeigh
 
 TIERS: dict[str, ProxyConfig] = {
     "demo": ProxyConfig(tier="demo", steps=250, batch_size=14, eval_samples=64, tasks=DEMO_SETTINGS),
-    "fast": ProxyConfig(tier="fast", steps=300, batch_size=28, final_lr_fraction=1.0, tasks=FAST_SETTINGS),
-    "full": ProxyConfig(),
+    "fast": ProxyConfig(tier="fast", steps=300, batch_size=56, final_lr_fraction=1.0, tasks=FAST_SETTINGS),
+    "full": ProxyConfig(tier="full", batch_size=28, final_lr_fraction=1.0),
 }
 
 

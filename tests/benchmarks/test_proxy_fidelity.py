@@ -38,3 +38,15 @@ def test_cache_keys_name_the_device_a_job_ran_on(tmp_path: Path) -> None:
     stored = bench.load(results)
     assert ("fast", "ac", cuda["fast"].cache_key()) in stored
     assert ("fast", "ac", cpu["fast"].cache_key()) not in stored  # a GPU run never stands in for a CPU one
+
+
+def test_reference_is_the_full_recipe_on_every_setting_for_more_steps() -> None:
+    bench = _load()
+    kinds = bench.configs(4, 0, 1, "cpu", {"d_model": 128})
+    fast, reference, full = kinds["fast"], kinds["reference"], proxy_config_for_tier("full")
+    assert fast.d_model == 128 and reference.d_model == full.d_model  # a fast variant keeps the reference
+    assert reference.steps == 4 * fast.steps and reference.tasks == () and len(reference.select_tasks()) == 60
+    assert (reference.batch_size, reference.final_lr_fraction) == (full.batch_size, full.final_lr_fraction)
+    earlier = bench.configs(4, 0, 1, "cpu", {}, {"batch_size": 14, "final_lr_fraction": 0.1})["reference"]
+    assert (earlier.batch_size, earlier.final_lr_fraction, earlier.steps) == (14, 0.1, 4 * fast.steps)
+    assert earlier.cache_key() != reference.cache_key()
