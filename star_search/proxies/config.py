@@ -4,8 +4,10 @@ Tiers: `full` (every registered setting, 1200 steps of 28 sequences at a constan
 after warm-up), `fast` (16 short settings covering every family, 300 steps of 56 sequences, same
 schedule: the tier whose ranking `benchmarks/proxy_fidelity.py` checks against `full`, i.e. every
 setting and 4× the steps; batch and schedule of both were chosen there, see BENCHMARKS.md) and
-`demo` (8 short settings and few steps, the README demo). `ProxyConfig()` itself (tier "custom":
-14 sequences, cosine decay to 10%, as `demo` trains) was the `full` tier until 2026-12-04. Measured seconds
+`demo` (8 short settings and few steps, the README demo). `ProxyConfig()`'s field defaults (14
+sequences, cosine decay to 10%, as `demo` trains) were the `full` tier's recipe until 2026-12-04;
+they keep its label, so that settings built without a tier (`SearchSettings()`) still name a known
+tier, and `TIERS["full"]` overrides batch and schedule. Measured seconds
 per candidate are in the README and BENCHMARKS.md; time grows linearly with layers, steps and
 batch_size, and with the length of the selected settings.
 """
@@ -49,7 +51,7 @@ class ProxyConfig:
     (family, weight) pairs; kept as pairs sorted by family.
     """
 
-    tier: str = "custom"
+    tier: str = "full"
     d_model: int = 64
     head_dim: int = 16
     max_experts: int = 8
