@@ -2,29 +2,23 @@
 
 from __future__ import annotations
 
-import importlib
 import json
-import sys
+from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
 from star_search.sizing import param_count
 from star_search.spec import ArchSpec, LayerSpec
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "lfm2_vs_attention.py"
+
+@pytest.fixture
+def bench(load_benchmark: Callable[[str], ModuleType]) -> ModuleType:
+    return load_benchmark("lfm2_vs_attention")
 
 
-def _load():
-    # Imported by name from a folder on sys.path, so that the script's spawned lowering workers
-    # (which inherit sys.path) can unpickle the functions they are sent.
-    if str(SCRIPT.parent) not in sys.path:
-        sys.path.insert(0, str(SCRIPT.parent))
-    return importlib.import_module(SCRIPT.stem)
-
-
-def test_baseline_has_qwen3_0_6b_shape() -> None:
-    bench = _load()
+def test_baseline_has_qwen3_0_6b_shape(bench: ModuleType) -> None:
     spec = bench.qwen3_shape()
     assert spec.pattern() == "a" * 28
     assert (spec.d_model, spec.n_heads, spec.n_kv_heads, spec.head_dim, spec.ffn_dim, spec.vocab_size) == (
@@ -34,21 +28,18 @@ def test_baseline_has_qwen3_0_6b_shape() -> None:
     assert param_count(spec) == pytest.approx(596e6, rel=0.01)
 
 
-def test_write_baseline_writes_the_baseline_arch_json(tmp_path: Path) -> None:
-    bench = _load()
+def test_write_baseline_writes_the_baseline_arch_json(bench: ModuleType, tmp_path: Path) -> None:
     assert bench.main(["--write-baseline", str(tmp_path / "qwen3.json")]) == 0
     assert ArchSpec.from_json((tmp_path / "qwen3.json").read_text()) == bench.qwen3_shape()
 
 
-def test_missing_searched_backbone_is_skipped_with_a_note(tmp_path: Path) -> None:
-    bench = _load()
+def test_missing_searched_backbone_is_skipped_with_a_note(bench: ModuleType, tmp_path: Path) -> None:
     specs, note = bench.models(tmp_path / "absent.json", bench.SCALES["full"])
     assert list(specs) == ["lfm2-350m", bench.BASELINE]
     assert "absent.json" in note and "skipped" in note
 
 
-def test_shipped_searched_backbone_is_at_lfm2_350m_size() -> None:
-    bench = _load()
+def test_shipped_searched_backbone_is_at_lfm2_350m_size(bench: ModuleType) -> None:
     specs, note = bench.models(bench.DEFAULT_SEARCHED, bench.SCALES["full"])
     assert note is None and list(specs) == ["lfm2-350m", "searched", bench.BASELINE]
     ratio = param_count(specs["searched"]) / param_count(specs["lfm2-350m"])
@@ -60,8 +51,7 @@ SEARCHED = ArchSpec(d_model=256, layers=tuple(LayerSpec(m) for m in ("conv", "co
 
 
 @pytest.mark.slow
-def test_tiny_run_writes_the_ratio_table(tmp_path: Path) -> None:
-    bench = _load()
+def test_tiny_run_writes_the_ratio_table(bench: ModuleType, tmp_path: Path) -> None:
     searched = tmp_path / "arch.json"
     searched.write_text(SEARCHED.to_json())
     md, out = tmp_path / "BENCHMARKS.md", tmp_path / "figures.json"

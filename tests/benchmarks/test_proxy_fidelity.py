@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import importlib
 import json
-import sys
+from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
+
+import pytest
 
 from star_search.proxies import proxy_config_for_tier
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "proxy_fidelity.py"
 
-
-def _load():
-    if str(SCRIPT.parent) not in sys.path:
-        sys.path.insert(0, str(SCRIPT.parent))
-    return importlib.import_module(SCRIPT.stem)
+@pytest.fixture
+def bench(load_benchmark: Callable[[str], ModuleType]) -> ModuleType:
+    return load_benchmark("proxy_fidelity")
 
 
 def _record(config_device: str, ran_on: str) -> dict:
@@ -23,8 +22,7 @@ def _record(config_device: str, ran_on: str) -> dict:
     return {"kind": "fast", "pattern": "ac", "config": config.cache_key(), "device": ran_on, "quality": 0.5}
 
 
-def test_cache_keys_name_the_device_a_job_ran_on(tmp_path: Path) -> None:
-    bench = _load()
+def test_cache_keys_name_the_device_a_job_ran_on(bench: ModuleType, tmp_path: Path) -> None:
     cpu = bench.configs(4, 0, 1, "cpu", {})
     cuda = bench.configs(4, 0, 1, "cuda", {})
     assert cpu["fast"].device == cpu["reference"].device == "cpu"
@@ -40,8 +38,7 @@ def test_cache_keys_name_the_device_a_job_ran_on(tmp_path: Path) -> None:
     assert ("fast", "ac", cpu["fast"].cache_key()) not in stored  # a GPU run never stands in for a CPU one
 
 
-def test_reference_is_the_full_recipe_on_every_setting_for_more_steps() -> None:
-    bench = _load()
+def test_reference_is_the_full_recipe_on_every_setting_for_more_steps(bench: ModuleType) -> None:
     kinds = bench.configs(4, 0, 1, "cpu", {"d_model": 128})
     fast, reference, full = kinds["fast"], kinds["reference"], proxy_config_for_tier("full")
     assert fast.d_model == 128 and reference.d_model == full.d_model  # a fast variant keeps the reference
