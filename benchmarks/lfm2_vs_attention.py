@@ -14,15 +14,20 @@ Models (all built by this project's `Backbone`, so all lowered by the very same 
   (QK-norm: the project's attention always has it, as LFM2 does), vocabulary 151,936, tied
   embeddings. Weights are random (latency does not depend on their values).
 
-Each model is lowered through ExecuTorch/XNNPACK in fp32 and with `8da4w` (torchao int8 dynamic
-activations, int4 grouped weights), with attention on ExecuTorch's LLM custom ops
-(`llama::update_cache` into a KV cache held as mutable buffers shared by `prefill` and `decode`,
-`llama::custom_sdpa`; `ProgramShapes(llm_ops=True)`), and with a dynamic-length prefill
-(`dynamic_prompt=True`) so one program per model and dtype serves both prompt lengths. Programs are
-cached (`ProgramCache` under `--cache-dir`): a rerun lowers nothing.
+Every program is lowered and timed through the toolkit's one measurement path, `profiler.meter.Meter`,
+built from a device profile (`--device`, default `benchmarks/searched_backbone_profile.yaml`, the
+profile the goal search ran under) with the benchmark's shapes filled in: the longer prompt, its
+decode steps, `llm_ops: true` and `dynamic_prompt: true`, and `quantize` per dtype. Each model is
+lowered through ExecuTorch/XNNPACK in fp32 and with `8da4w` (torchao int8 dynamic activations,
+int4 grouped weights), with attention on ExecuTorch's LLM custom ops (`llama::update_cache` into a
+KV cache held as mutable buffers shared by `prefill` and `decode`, `llama::custom_sdpa`), and with a
+dynamic-length prefill so one program per model and dtype serves both prompt lengths. Programs are
+cached under `--cache-dir` (`programs/`, the layout of a search's cache folder): a rerun lowers
+nothing, and `star-search profile cache_dir=...` with the same profile finds the same programs.
 
-Measurement: the profiler's protocol and local backend, a fresh child per (program, prompt
-length), pinned to `--threads` cores. Rounds are interleaved: each round measures every program at
+Measurement: the profile's backend (local), a fresh child per (program, prompt length), pinned to
+`--threads` cores; every round is measured afresh (`Meter.measure(fresh=True)`), not read from the
+measurement cache. Rounds are interleaved: each round measures every program at
 prompt 256 and then at prompt 1024 (its decode steps run at 1K context), round-robin over the
 programs; the figures are medians over rounds. Each child runs one untimed warm-up sequence and one
 timed sequence (prefill, then decode steps); the rounds supply the repeats. Prefill tok/s is
@@ -48,15 +53,16 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-from star_search.lower.programs import ProgramShapes
 from star_search.presets import preset
-from star_search.profiler.local import LocalBackend
+from star_search.profiler.device_profile import DeviceProfile, load_profile, parse_profile, with_changes
+from star_search.profiler.meter import Meter
 from star_search.profiler.protocol import MeasurementProtocol
 from star_search.sizing import param_count
 from star_search.spec import ArchSpec, LayerSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SEARCHED = ROOT / "benchmarks" / "searched_backbone.json"
+DEFAULT_DEVICE = ROOT / "benchmarks" / "searched_backbone_profile.yaml"
 BASELINE = "qwen3-0.6b-shape"
 DTYPES = {"fp32": None, "8da4w": "8da4w"}
 SECTION_START = "<!-- lfm2_vs_attention:start -->"
@@ -113,33 +119,40 @@ def models(searched_path: Path, scale: Scale) -> tuple[dict[str, ArchSpec], str 
     return found, note
 
 
-def _lower_one(spec_json: str, shapes: dict[str, Any], quantize: str | None,
-               cache_dir: str) -> dict[str, Any]:
+def bench_profile(base: DeviceProfile, scale: Scale, dtype: str, threads: int) -> DeviceProfile:
+    """`base` at the benchmark's shapes: the longer prompt (prefill takes any length up to it), its
+    decode steps, attention on the LLM custom ops, and `dtype`'s quantization."""
+    return with_changes(base, {"threads": threads, "shapes": {
+        "prompt_len": scale.prompts[1], "decode_steps": scale.decode_steps, "dynamic_prompt": True,
+        "llm_ops": True, "quantize": DTYPES[dtype]}})
+
+
+def _lower_one(profile_doc: dict[str, Any], spec_json: str, cache_dir: str) -> dict[str, Any]:
     """Runs in a one-shot worker process: lower (or find) one program; returns its facts."""
     warnings.simplefilter("ignore")
     from star_search.lower.cache import ProgramCache
 
     # Already a one-shot process of its own: no further child for the lowering.
-    program = ProgramCache(cache_dir, isolate_above_params=None).get_or_lower(
-        ArchSpec.from_json(spec_json), ProgramShapes(**shapes), quantize)
+    programs = ProgramCache(Path(cache_dir) / "programs", isolate_above_params=None)
+    meter = Meter.for_profile(parse_profile(profile_doc), Path(cache_dir), programs=programs)
+    program = meter.program(ArchSpec.from_json(spec_json))
     return {"path": str(program.path), "lowering_s": program.lowering_s, "hit": program.hit,
-            "size_bytes": program.size_bytes}
+            "size_bytes": program.size_bytes, "sha256": program.sha256}
 
 
-def lower_all(specs: dict[str, ArchSpec], shapes: ProgramShapes, dtypes: list[str],
-              cache_dir: Path, jobs: int) -> dict[tuple[str, str], dict[str, Any]]:
+def lower_all(specs: dict[str, ArchSpec], profiles: dict[str, DeviceProfile], cache_dir: Path,
+              jobs: int) -> dict[tuple[str, str], dict[str, Any]]:
     """One program per (model, dtype), each lowered in a process of its own (a full-size lowering
     holds several GB, freed when its process exits), `jobs` at a time: lowering runs on one core,
     so two jobs on a 2-core machine halve the cold run. Programs are cached, so a rerun lowers none."""
-    shape_args = shapes.to_dict() | {"dynamic_prompt": shapes.dynamic_prompt, "llm_ops": shapes.llm_ops}
-    keys = [(name, dtype) for name in specs for dtype in dtypes]
+    keys = [(name, dtype) for name in specs for dtype in profiles]
     # Longest first, so the last job to finish is a short one: bigger models, and quantized ones
     # (the 8da4w passes take about twice as long as fp32) ahead of the rest.
     order = sorted(keys, key=lambda key: (-param_count(specs[key[0]]), key[1] == "fp32"))
     started = time.perf_counter()
     programs = {}
     with ProcessPoolExecutor(jobs, mp_context=get_context("spawn"), max_tasks_per_child=1) as pool:
-        futures = {pool.submit(_lower_one, specs[name].to_json(), shape_args, DTYPES[dtype],
+        futures = {pool.submit(_lower_one, profiles[dtype].to_dict(), specs[name].to_json(),
                                str(cache_dir)): (name, dtype) for name, dtype in order}
         for future in as_completed(futures):
             name, dtype = futures[future]
@@ -151,31 +164,34 @@ def lower_all(specs: dict[str, ArchSpec], shapes: ProgramShapes, dtypes: list[st
     return {key: programs[key] for key in keys}
 
 
-def measure_rounds(programs: dict[tuple[str, str], dict[str, Any]], scale: Scale, rounds: int,
-                   threads: int) -> dict[tuple[str, str], dict[str, list[float]]]:
+def measure_rounds(specs: dict[str, ArchSpec], profiles: dict[str, DeviceProfile], scale: Scale,
+                   rounds: int, cache_dir: Path) -> dict[tuple[str, str], dict[str, list[float]]]:
     """Interleaved rounds; per program the samples of each figure, one per round."""
-    backend = LocalBackend()
+    meters = {dtype: Meter.for_profile(profile, cache_dir) for dtype, profile in profiles.items()}
     short, long = scale.prompts
-    protocols = {
-        short: MeasurementProtocol(threads=threads, warmup=1, repeats=1, max_repeats=1,
-                                   prompt_len=short, decode_steps=1, timeout_s=1800),
-        long: MeasurementProtocol(threads=threads, warmup=1, repeats=1, max_repeats=1,
-                                  prompt_len=long, decode_steps=scale.decode_steps, timeout_s=1800),
-    }
+    one_sequence = {"warmup": 1, "repeats": 1, "max_repeats": 1, "timeout_s": 1800}
+
+    def protocol(profile: DeviceProfile, prompt: int, steps: int) -> MeasurementProtocol:
+        return MeasurementProtocol(threads=profile.threads, prompt_len=prompt, decode_steps=steps,
+                                   **one_sequence)
     samples: dict[tuple[str, str], dict[str, list[float]]] = {
-        key: {"prefill_short": [], "prefill_long": [], "decode": [], "rss_mib": []} for key in programs}
+        (name, dtype): {"prefill_short": [], "prefill_long": [], "decode": [], "rss_mib": []}
+        for name in specs for dtype in profiles}
     for round_index in range(rounds):
-        for key, facts in programs.items():
+        for name, dtype in samples:
+            profile = profiles[dtype]
             for prompt in (short, long):
-                m = backend.measure(facts["path"], protocols[prompt])
-                figures = samples[key]
+                steps = 1 if prompt == short else scale.decode_steps
+                reading = meters[dtype].measure(specs[name], protocol(profile, prompt, steps), fresh=True)
+                m = reading.measurement
+                figures = samples[name, dtype]
                 if prompt == short:
                     figures["prefill_short"].append(m.prefill_tok_s)
                 else:
                     figures["prefill_long"].append(m.prefill_tok_s)
                     figures["decode"].append(m.decode_tok_s)
                     figures["rss_mib"].append(m.peak_rss_bytes / 2**20)
-                print(f"round {round_index} {key[0]} {key[1]} prompt {prompt}: prefill "
+                print(f"round {round_index} {name} {dtype} prompt {prompt}: prefill "
                       f"{m.prefill_tok_s:,.1f} tok/s" + (f", decode {m.decode_tok_s:.2f} tok/s, peak RSS "
                                                           f"{m.peak_rss_bytes / 2**20:,.0f} MiB"
                                                           if prompt == long else ""), flush=True)
@@ -262,13 +278,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", choices=sorted(SCALES), default="full")
     parser.add_argument("--searched", type=Path, default=DEFAULT_SEARCHED,
                         help="arch.json of the searched backbone (row skipped when absent)")
+    parser.add_argument("--device", type=Path, default=DEFAULT_DEVICE,
+                        help="device profile whose backend, protocol and budgets the run takes "
+                             "(its shapes are set to the benchmark's)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
     parser.add_argument("--lower-jobs", type=int, default=min(2, len(os.sched_getaffinity(0))),
                         help="programs lowered at once (each needs up to ~8 GB at full size)")
     parser.add_argument("--dtypes", default="fp32,8da4w", help="comma-separated, among fp32, 8da4w")
     parser.add_argument("--cache-dir", type=Path, default=None,
-                        help="program cache (default: runs/bench-cache/lfm2_vs_attention-<scale>)")
+                        help="cache folder, programs/ under it (default: "
+                             "runs/bench-cache/lfm2_vs_attention-<scale>)")
     parser.add_argument("--benchmarks-md", type=Path, default=None,
                         help="file whose lfm2_vs_attention section is (re)written "
                              "(default: BENCHMARKS.md at full scale, none at tiny scale)")
@@ -295,14 +315,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"NOTE: {note}", flush=True)
     cache_dir = args.cache_dir or ROOT / "runs" / "bench-cache" / f"lfm2_vs_attention-{scale.name}"
     long = scale.prompts[1]
-    shapes = ProgramShapes(prompt_len=long, max_seq_len=long + scale.decode_steps + 1,
-                           dynamic_prompt=True, llm_ops=True)
+    base = load_profile(args.device)
+    profiles = {dtype: bench_profile(base, scale, dtype, args.threads) for dtype in dtypes}
     for name, spec in specs.items():
         print(f"model {name}: {spec.pattern()} d_model {spec.d_model}, {param_count(spec):,} params",
               flush=True)
-    programs = lower_all(specs, shapes, dtypes, cache_dir, args.lower_jobs)
+    programs = lower_all(specs, profiles, cache_dir, args.lower_jobs)
     lowered_s = time.perf_counter() - started
-    samples = measure_rounds(programs, scale, args.rounds, args.threads)
+    samples = measure_rounds(specs, profiles, scale, args.rounds, cache_dir)
     total_s = time.perf_counter() - started
     load_after = os.getloadavg()
     ratio_table, abs_table, summary = tables(specs, programs, samples, dtypes, scale)
@@ -318,8 +338,10 @@ def main(argv: list[str] | None = None) -> int:
         "```",
         "",
         f"Run {date} on {machine()}; {args.threads} threads; load average "
-        f"{load_before[0]:.1f} at the start, {load_after[0]:.1f} at the end. Programs lowered through "
-        "ExecuTorch/XNNPACK with attention on ExecuTorch's LLM custom ops (`llama::update_cache`, "
+        f"{load_before[0]:.1f} at the start, {load_after[0]:.1f} at the end. Programs lowered and "
+        f"timed through the toolkit's measurement path (`Meter`, profile `{base.name}` at the "
+        "benchmark's shapes), through ExecuTorch/XNNPACK with attention on ExecuTorch's LLM custom "
+        "ops (`llama::update_cache`, "
         "`llama::custom_sdpa`, KV cache as mutable buffers shared by prefill and decode) and a "
         f"dynamic-length prefill; medians of {args.rounds} interleaved rounds (fresh child per "
         f"program and prompt, 1 warm-up + 1 timed sequence each); decode: {scale.decode_steps} steps "

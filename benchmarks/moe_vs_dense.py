@@ -19,10 +19,10 @@ import warnings
 from dataclasses import replace
 from pathlib import Path
 
-from star_search.device_profile import load_profile
 from star_search.lower.cache import ProgramCache
 from star_search.lower.programs import ProgramShapes
 from star_search.presets import lfm2_layers
+from star_search.profiler.device_profile import load_profile
 from star_search.profiler.local import LocalBackend
 from star_search.profiler.measurement import Measurement
 from star_search.profiler.protocol import MeasurementProtocol

@@ -46,7 +46,7 @@ DEMO = ["search", "space=demo", "device=laptop_cpu", "search.n_trials=8"]
 def star_search_command() -> list[str]:
     """The `star-search` entry point of this interpreter's environment."""
     script = Path(sys.executable).with_name("star-search")
-    return [str(script)] if script.is_file() else [sys.executable, "-m", "star_search.cli"]
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "star_search.commands.cli"]
 
 
 def timed_run(args: list[str], log: Path) -> tuple[float, str, int]:
@@ -93,22 +93,20 @@ def _lower_and_measure(width: int, cache_dir: str) -> dict[str, Any]:
     import warnings
 
     warnings.simplefilter("ignore")
-    from star_search.device_profile import load_profile
-    from star_search.lower import ProgramCache, ProgramShapes
-    from star_search.profiler.local import LocalBackend
-    from star_search.profiler.profile_arch import resolve_arch
-    from star_search.profiler.protocol import MeasurementProtocol
+    from star_search.commands.profile import profile_spec
+    from star_search.profiler.device_profile import load_profile
+    from star_search.profiler.meter import Meter
     from star_search.resources import resolve_config
     from star_search.sizing import param_count
 
     profile = load_profile(resolve_config("laptop_cpu", "device_profiles", "device"))
-    spec = resolve_arch("lfm2-350m", width=width, vocab_size=None)
+    spec = profile_spec("lfm2-350m", width=width, vocab_size=None)
+    meter = Meter.for_profile(profile, Path(cache_dir))
     started = time.perf_counter()
-    program = ProgramCache(cache_dir).get_or_lower(spec, ProgramShapes.from_profile(profile),
-                                                   profile.shapes.quantize)
+    program = meter.program(spec)
     lowering_wall = time.perf_counter() - started
     started = time.perf_counter()
-    LocalBackend().measure(program.path, MeasurementProtocol.from_profile(profile))
+    meter.measure(spec, fresh=True)
     return {"width": width, "params": param_count(spec), "pattern": spec.pattern(),
             "lowering_s": program.lowering_s, "lowering_wall_s": lowering_wall,
             "measure_s": time.perf_counter() - started, "pte_mib": program.size_bytes / 2**20,

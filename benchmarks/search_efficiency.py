@@ -29,7 +29,7 @@ import numpy as np
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from star_search.device_profile import load_profile
+from star_search.profiler.device_profile import load_profile
 from star_search.proxies.suite import proxy_config_for_tier
 from star_search.resources import resolve_config
 from star_search.scoring.hypervolume import hypervolume_box, hypervolume_history
@@ -50,7 +50,7 @@ def run_one(args: argparse.Namespace, sampler: str, seed: int, n_trials: int) ->
     settings = SearchSettings(space=space, profile=profile, out_dir=args.out / f"{sampler}-{seed}",
                               n_trials=n_trials, sampler=sampler, seed=seed,
                               population_size=args.population, proxies=proxies,
-                              cache_dir=args.cache_dir or args.out / "cache", write_report=False,
+                              cache_dir=args.cache_dir or args.out / "cache",
                               parallel_proxies=False,
                               pipeline=("static", "predict", proxies.tier), workers=args.workers)
     start = time.perf_counter()

@@ -1,8 +1,8 @@
 """Export an architecture: `arch.json` (+ `provenance.json`), and `config.json` when possible.
 
-Sources: one trial of a study (its record — user attr `arch`, or `target_arch` for the size the
-device figures refer to — is all export needs; nothing is re-measured; with no trial number the
-trial `scoring.selection.choose_trial` picks), or a published preset. Options: `family` writes
+Sources: any spec (`export_spec`: the commands room reads a trial's record from its study and
+passes the spec and its provenance; nothing is re-measured), or a published preset
+(`export_preset`). Options: `family` writes
 every size of `export.family` into `OUT/<size>/` plus `family.md`; `weights` also writes
 seed-initialised weights (`model.safetensors` for transformers, else native, see
 `export.weights`).
@@ -14,20 +14,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import optuna
-from optuna.trial import FrozenTrial
-
-from star_search.errors import ExportError, SpecError, StarSearchError
+from star_search.errors import ExportError, SpecError
 from star_search.export.family import family_table, scale_family
 from star_search.export.hf_config import CONFIG_FILE, write_hf_config
-from star_search.export.native import provenance_for, write_native
+from star_search.export.native import write_native
 from star_search.presets import preset
-from star_search.report.load import load_study
-from star_search.scoring.selection import choose_trial
 from star_search.spec import ArchSpec
-
-ARCH_ATTRS = ("arch", "target_arch")
-
 
 FAMILY_TABLE_FILE = "family.md"
 
@@ -69,34 +61,6 @@ class ExportResult:
 
     def _shown(self, path: Path) -> str:
         return str(path.relative_to(self.out_dir)) if path.is_relative_to(self.out_dir) else str(path)
-
-
-def _find_trial(study: optuna.Study, trial_number: int | None) -> FrozenTrial:
-    if trial_number is None:
-        try:
-            return choose_trial(study)
-        except StarSearchError as err:
-            raise ExportError(f"no trial number given and none can be chosen: {err}") from err
-    trials = study.get_trials(deepcopy=False)
-    for trial in trials:
-        if trial.number == trial_number:
-            return trial
-    numbers = [t.number for t in trials]
-    span = f"{min(numbers)}..{max(numbers)}" if numbers else "none"
-    raise ExportError(f"trial {trial_number} is not in study '{study.study_name}' (trial numbers: {span})")
-
-
-def _spec_of(trial: FrozenTrial, arch_attr: str) -> ArchSpec:
-    raw = trial.user_attrs.get(arch_attr)
-    if raw is None:
-        stage = trial.user_attrs.get("fail_stage")
-        why = f" (it failed at stage '{stage}')" if stage else ""
-        raise ExportError(f"trial {trial.number} ({trial.state.name}) has no '{arch_attr}' user attr{why}; "
-                          f"nothing to export")
-    try:
-        return ArchSpec.from_dict(raw)
-    except SpecError as err:
-        raise ExportError(f"trial {trial.number} holds an unreadable '{arch_attr}': {err}") from err
 
 
 def write_spec(spec: ArchSpec, out_dir: str | Path, provenance: dict[str, Any] | None = None,
@@ -149,44 +113,17 @@ def export_preset(name: str, out_dir: str | Path, family: bool = False, weights:
         spec = preset(name)
     except SpecError as err:
         raise ExportError(str(err)) from err
+    return export_spec(spec, out_dir, f"preset {name}", family=family, weights=weights, seed=seed)
+
+
+def export_spec(spec: ArchSpec, out_dir: str | Path, source: str, provenance: dict[str, Any] | None = None,
+                family: bool = False, weights: bool = False, seed: int = 0,
+                notes: tuple[str, ...] = ()) -> ExportResult:
+    """Export `spec` (described as `source`, e.g. "trial 3 of study 'demo'") into `out_dir`, or with
+    `family` the family scaled from it; `notes` are carried into the result."""
     directory = Path(out_dir)
     if family:
-        return _export_family(spec, directory, f"preset {name}", None, weights, seed)
-    files, skipped, notes = write_spec(spec, directory, None, weights, seed)
-    return ExportResult(directory, f"preset {name}", spec.arch_id, spec.pattern(), tuple(files), skipped,
-                        tuple(notes))
-
-
-def export_trial(storage_url: str, study_name: str | None, trial_number: int | None, out_dir: str | Path,
-                 arch_attr: str = "arch", family: bool = False, weights: bool = False,
-                 seed: int = 0) -> ExportResult:
-    """Export a trial's spec from the study in `storage_url` into `out_dir`.
-
-    `study_name` may be None when the storage holds exactly one study; `trial_number` None picks
-    the chosen trial. `arch_attr` selects the searched spec (`arch`) or its device-size version
-    (`target_arch`). `config.json` is skipped, with the reason in the result, when transformers
-    cannot express the spec. `family` exports the scaled family instead of the spec itself.
-    """
-    if arch_attr not in ARCH_ATTRS:
-        raise ExportError(f"arch_attr {arch_attr!r} is not one of {list(ARCH_ATTRS)}")
-    try:
-        study = load_study(storage_url, study_name)
-    except StarSearchError as err:
-        raise ExportError(str(err)) from err
-    trial = _find_trial(study, trial_number)
-    spec = _spec_of(trial, arch_attr)
-    notes = []
-    if trial.state != optuna.trial.TrialState.COMPLETE:
-        notes.append(f"trial {trial.number} is {trial.state.name}, not COMPLETE; its figures are incomplete")
-    constraints = trial.user_attrs.get("constraints") or []
-    if any(value > 0 for value in constraints):
-        notes.append(f"trial {trial.number} breaks at least one device budget")
-    directory = Path(out_dir)
-    source = f"trial {trial.number} of study '{study.study_name}'"
-    provenance = provenance_for(study, trial, arch_attr)
-    if family:
-        result = _export_family(spec, directory, source, provenance, weights, seed)
-        return replace(result, notes=tuple(notes), study_name=study.study_name, trial_number=trial.number)
+        return replace(_export_family(spec, directory, source, provenance, weights, seed), notes=notes)
     files, skipped, written_notes = write_spec(spec, directory, provenance, weights, seed)
     return ExportResult(directory, source, spec.arch_id, spec.pattern(), tuple(files), skipped,
-                        tuple(notes + written_notes), study.study_name, trial.number)
+                        notes + tuple(written_notes))

@@ -6,10 +6,11 @@ and applies the device's linear correction fitted on whole-model measurements
 the table has not seen yet is timed on first use (its stack programs are lowered and measured,
 then stored), so predictions never come from anything but measurements on this device.
 
-`load_or_build(profile, cache_dir, programs, space)` is what the search calls: it opens the table
-for the profile's current settings, times every width and operator family the space can produce,
-and fits (or reuses) the calibration on `profile.latency.calibration_archs` models drawn from the
-space.
+`load_or_build(profile, table_dir, meter, space)` is what the search calls: it opens the table
+for the profile's current settings, times every width and operator family the space can produce
+(through the profile's `Meter`, so table programs share the search's program and measurement
+caches), and fits (or reuses) the calibration on `profile.latency.calibration_archs` models drawn
+from the space.
 """
 
 from __future__ import annotations
@@ -23,18 +24,15 @@ from pathlib import Path
 from typing import Any
 
 from star_search import sizing
-from star_search.device_profile import DeviceProfile
 from star_search.latency.blocks import WidthKey, component_names, component_spec
 from star_search.latency.calibration import LinearCorrection, fit_correction
 from star_search.latency.composition import METRICS, block_costs, compose
 from star_search.latency.sampling import draw_archs
 from star_search.latency.table import LatencyTable
-from star_search.lower import ProgramCache, ProgramShapes
 from star_search.lower.cache import LOWERING_RECIPE_VERSION, toolchain_versions
-from star_search.profiler.backend import Backend
-from star_search.profiler.backends import backend_for_profile
+from star_search.profiler.device_profile import DeviceProfile
+from star_search.profiler.meter import Meter
 from star_search.profiler.protocol import MeasurementProtocol
-from star_search.profiler.whole_model import WholeModelMeter
 from star_search.space.schema import SearchSpace
 from star_search.spec import ArchSpec
 
@@ -44,7 +42,7 @@ SPACE_SURVEY_DRAWS = 256
 
 def table_protocol(profile: DeviceProfile) -> MeasurementProtocol:
     """The profile's protocol with at least `latency.min_repeats` timed sequences."""
-    protocol = MeasurementProtocol.from_profile(profile)
+    protocol = profile.protocol
     repeats = max(protocol.repeats, profile.latency.min_repeats)
     return replace(protocol, repeats=repeats, max_repeats=max(protocol.max_repeats, repeats))
 
@@ -52,7 +50,7 @@ def table_protocol(profile: DeviceProfile) -> MeasurementProtocol:
 def table_settings(profile: DeviceProfile, device_id: str) -> dict[str, Any]:
     """Everything a table's figures depend on (its version hashes this)."""
     return {"device_id": device_id, "protocol": json.loads(table_protocol(profile).key()),
-            "shapes": ProgramShapes.from_profile(profile).to_dict(),
+            "shapes": profile.shapes.program.to_dict(),
             "quantize": profile.shapes.quantize, "stack_layers": profile.latency.stack_layers,
             **toolchain_versions(), "lowering_recipe": LOWERING_RECIPE_VERSION}
 
@@ -69,7 +67,7 @@ def _fit(archs: Sequence[dict[str, Any]]) -> dict[str, LinearCorrection]:
 
 
 class LatencyPredictor:
-    def __init__(self, profile: DeviceProfile, table: LatencyTable, meter: WholeModelMeter,
+    def __init__(self, profile: DeviceProfile, table: LatencyTable, meter: Meter,
                  calibration: str | None = None, echo: Callable[[str], None] = print):
         self.profile = profile
         self.table = table
@@ -77,23 +75,21 @@ class LatencyPredictor:
         self.calibration = calibration
         self.echo = echo
         self.protocol = table_protocol(profile)
-        self.whole_protocol = MeasurementProtocol.from_profile(profile)
+        self.whole_protocol = profile.protocol
 
     @classmethod
-    def open(cls, profile: DeviceProfile, cache_dir: Path, programs: ProgramCache,
-             backend: Backend | None = None, echo: Callable[[str], None] = print) -> LatencyPredictor:
-        """The predictor over the profile's table in `cache_dir` (nothing is timed yet)."""
-        backend = backend or backend_for_profile(profile)
-        table = LatencyTable.open(Path(cache_dir), profile.name, table_settings(profile, backend.device_id))
-        meter = WholeModelMeter(profile, programs, backend, Path(cache_dir) / "measurements")
+    def open(cls, profile: DeviceProfile, table_dir: Path, meter: Meter,
+             echo: Callable[[str], None] = print) -> LatencyPredictor:
+        """The predictor over the profile's table in `table_dir` (nothing is timed yet)."""
+        table = LatencyTable.open(Path(table_dir), profile.name, table_settings(profile, meter.device_id))
         return cls(profile, table, meter, echo=echo)
 
     @classmethod
-    def load_or_build(cls, profile: DeviceProfile, cache_dir: Path, programs: ProgramCache,
-                      space: SearchSpace | None = None, backend: Backend | None = None,
+    def load_or_build(cls, profile: DeviceProfile, table_dir: Path, meter: Meter,
+                      space: SearchSpace | None = None,
                       echo: Callable[[str], None] = print) -> LatencyPredictor:
         """Open the table; with a `space`, time what it needs and calibrate on models drawn from it."""
-        predictor = cls.open(profile, cache_dir, programs, backend, echo)
+        predictor = cls.open(profile, table_dir, meter, echo)
         if space is not None:
             predictor.build_for_space(space)
         elif predictor.table.calibrations:
@@ -197,7 +193,7 @@ class LatencyPredictor:
         return {
             "source": "predicted", "table_version": self.version, "calibration": self.calibration,
             "calibrated": self.calibration in self.table.calibrations,
-            "device_id": self.meter.backend.device_id, "threads": self.profile.threads,
+            "device_id": self.meter.device_id, "threads": self.profile.threads,
             "prompt_len": shapes.prompt_len, "decode_steps": shapes.decode_steps,
             "ttft_ms": ttft, "prefill_tok_s": shapes.prompt_len / (ttft / 1000.0),
             "decode_p50_ms": decode_p50, "decode_p95_ms": max(value["decode_p95_ms"], decode_p50),

@@ -10,8 +10,8 @@ from collections.abc import Collection
 
 import optuna
 
-from star_search.device_profile import Target
 from star_search.errors import SpecError, StarSearchError
+from star_search.scaling import Target, target_spec
 from star_search.space.sample import sample_arch
 from star_search.space.schema import SearchSpace
 from star_search.spec import ArchSpec
@@ -21,8 +21,6 @@ def draw_archs(space: SearchSpace, n: int, seed: int, target: Target,
                exclude: Collection[str] = (), max_draws: int | None = None) -> list[ArchSpec]:
     """`n` distinct architectures (by arch_id, none in `exclude`) at the target size; fewer only
     when the space holds fewer."""
-    from star_search.search.candidate import target_spec
-
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
     found: dict[str, ArchSpec] = {}

@@ -30,7 +30,7 @@ from star_search.files import atomic_write
 from star_search.lower.coverage import DelegationCoverage
 from star_search.lower.export import lower_arch_with_report
 from star_search.lower.programs import ProgramShapes
-from star_search.lower.quantize import check_quantize
+from star_search.shapes import check_quantize
 from star_search.sizing import param_count
 from star_search.spec import ArchSpec
 

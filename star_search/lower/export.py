@@ -32,6 +32,7 @@ from star_search.lower.programs import (
     decode_example_inputs,
     prefill_dynamic_shapes,
     prefill_example_inputs,
+    torch_dtype,
 )
 from star_search.lower.provenance import shared_provenance
 from star_search.lower.quantize import apply_quantization, check_quantize
@@ -64,7 +65,7 @@ def _export(model: Backbone, shapes: ProgramShapes, quantize: str | None) -> dic
     if shapes.llm_ops:
         from star_search.ops.llm_attention import apply_llm_ops
 
-        apply_llm_ops(model, shapes.max_seq_len, shapes.torch_dtype)
+        apply_llm_ops(model, shapes.max_seq_len, torch_dtype(shapes))
     return {
         "prefill": torch.export.export(
             PrefillProgram(model), prefill_example_inputs(model, shapes),
@@ -103,7 +104,7 @@ def _failure(model: Backbone, shapes: ProgramShapes, quantize: str | None, err: 
         culprit = culprit_from_graph(model, [ep.graph for ep in exported.values()], err)
     if culprit is None and localize:
         culprit = culprit_by_isolation(model, shapes.prompt_len, shapes.max_seq_len,
-                                       shapes.torch_dtype)
+                                       torch_dtype(shapes))
     where = (f" (layer {culprit.layer}, found by {culprit.evidence})" if culprit
              else " (no single operator fails alone)" if localize else "")
     stage = "export" if exported is None else "lowering"

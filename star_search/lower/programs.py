@@ -7,16 +7,16 @@ windows, recurrent states) is explicit I/O: one input and one output per tensor 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-from star_search.errors import SpecError
 from star_search.model import Backbone
+from star_search.shapes import MIN_DYNAMIC_PROMPT, ProgramShapes
 
-DTYPES: dict[str, torch.dtype] = {"fp32": torch.float32}
+# One torch dtype per name in `shapes.DTYPES`.
+TORCH_DTYPES: dict[str, torch.dtype] = {"fp32": torch.float32}
 
 # Names of the constant methods stored beside `prefill` and `decode` in every program, so that a
 # runner needs nothing but the .pte to know the shapes it was lowered for.
@@ -27,68 +27,11 @@ VOCAB_SIZE_METHOD = "get_vocab_size"
 # the programs lowered before these options existed keep their bytes.
 DYNAMIC_PROMPT_METHOD = "get_dynamic_prompt"
 LLM_OPS_METHOD = "get_llm_ops"
-# Shortest prompt a dynamic-length prefill takes (export specialises lengths 0 and 1).
-MIN_DYNAMIC_PROMPT = 2
 
 
-@dataclass(frozen=True)
-class ProgramShapes:
-    """Static shapes a program is lowered for.
-
-    prompt_len: tokens consumed by one `prefill` call (fixed; the prompt is not padded).
-    max_seq_len: capacity of the KV caches in tokens; prompt plus decoded tokens must fit.
-    dtype: activation and state dtype; only "fp32" is supported so far.
-    dynamic_prompt: when true, `prefill` takes any prompt of MIN_DYNAMIC_PROMPT..prompt_len tokens
-        (one program serves several prompt lengths; `prompt_len` is the upper bound).
-    llm_ops: when true, attention runs on ExecuTorch's LLM custom ops (`llama::update_cache`,
-        `llama::custom_sdpa`) with the KV cache as mutable buffers shared by `prefill` and
-        `decode` instead of explicit state (see `ops.llm_attention`); the runtime must have the
-        custom-op kernels loaded.
-
-    The two options enter `to_dict` (hence cache keys) only when true, so the keys of programs
-    lowered without them are unchanged.
-    """
-
-    prompt_len: int
-    max_seq_len: int
-    dtype: str = "fp32"
-    dynamic_prompt: bool = False
-    llm_ops: bool = False
-
-    def __post_init__(self) -> None:
-        for name in ("prompt_len", "max_seq_len"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-                raise SpecError(f"shapes.{name}", value, "a positive integer")
-        if self.prompt_len >= self.max_seq_len:
-            raise SpecError("shapes.prompt_len", self.prompt_len,
-                            f"fewer tokens than max_seq_len={self.max_seq_len} (room to decode)")
-        if self.dtype not in DTYPES:
-            raise SpecError("shapes.dtype", self.dtype, f"one of {sorted(DTYPES)}")
-        for name in ("dynamic_prompt", "llm_ops"):
-            if not isinstance(getattr(self, name), bool):
-                raise SpecError(f"shapes.{name}", getattr(self, name), "true or false")
-        if self.dynamic_prompt and self.prompt_len < MIN_DYNAMIC_PROMPT:
-            raise SpecError("shapes.prompt_len", self.prompt_len,
-                            f"at least {MIN_DYNAMIC_PROMPT} with dynamic_prompt")
-
-    @classmethod
-    def from_profile(cls, profile: Any) -> ProgramShapes:
-        """Shapes of a `DeviceProfile`: its prompt, room for every decode step after it, and its
-        attention lowering (`shapes.llm_ops`)."""
-        return cls(prompt_len=profile.shapes.prompt_len, max_seq_len=profile.shapes.max_seq_len,
-                   dtype=profile.shapes.dtype, llm_ops=profile.shapes.llm_ops)
-
-    @property
-    def torch_dtype(self) -> torch.dtype:
-        return DTYPES[self.dtype]
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        for name in ("dynamic_prompt", "llm_ops"):
-            if not data[name]:
-                del data[name]
-        return data
+def torch_dtype(shapes: ProgramShapes) -> torch.dtype:
+    """The torch dtype of `shapes.dtype` (validated by `ProgramShapes`)."""
+    return TORCH_DTYPES[shapes.dtype]
 
 
 class PrefillProgram(nn.Module):
@@ -117,7 +60,7 @@ class DecodeProgram(nn.Module):
 
 def zero_state(model: Backbone, shapes: ProgramShapes) -> tuple[Tensor, ...]:
     """The state a sequence starts from: zeros shaped by `Backbone.init_state(1, max_seq_len)`."""
-    return tuple(model.init_state(1, shapes.max_seq_len, shapes.torch_dtype))
+    return tuple(model.init_state(1, shapes.max_seq_len, torch_dtype(shapes)))
 
 
 def prefill_example_inputs(model: Backbone, shapes: ProgramShapes) -> tuple[Tensor, ...]:

@@ -19,26 +19,31 @@ With `protocol.etdump`, one more decode run writes an ETDump (the runner must be
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import subprocess
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from star_search.errors import ProfileError, ProfilerError
-from star_search.profiler.backend import Backend, checked_program
+from star_search.errors import ProfileError, ProfilerError, SpecError
+from star_search.profiler.backend import Backend, BackendKind, checked_program
 from star_search.profiler.local import file_sha256
 from star_search.profiler.measurement import Measurement, coefficient_of_variation, decode_repeat_cv
 from star_search.profiler.protocol import MeasurementProtocol, repeats_done
 from star_search.profiler.runner_output import AdbDevice, parse_adb_devices, parse_runner_output
+from star_search.sections import parse_section
 
 if TYPE_CHECKING:
-    from star_search.device_profile import DeviceProfile
+    from star_search.profiler.device_profile import DeviceProfile
 
 RUNNER_ENV = "STAR_SEARCH_ADB_RUNNER"
 DEFAULT_REMOTE_DIR = "/data/local/tmp/star_search"
+# The phone-side folder is spliced into `adb shell` command lines: keep it free of shell syntax.
+_SAFE_REMOTE_DIR = re.compile(r"/[A-Za-z0-9._/-]+")
 
 
 def attached_devices(adb: str = "adb") -> list[AdbDevice]:
@@ -75,7 +80,7 @@ class AdbBackend(Backend):
     @classmethod
     def from_profile(cls, profile: DeviceProfile) -> AdbBackend:
         """The phone the profile's `adb` section names (or the only one attached)."""
-        settings, cores = profile.adb, profile.cores or ()
+        settings: AdbSettings = profile.backend_settings
         runner = settings.runner or os.environ.get(RUNNER_ENV)
         if not runner:
             raise ProfileError("adb.runner", None, f"the host path of an arm64 executor_runner (or set "
@@ -87,7 +92,7 @@ class AdbBackend(Backend):
             found = [phone.serial for phone in phones]
             raise ProfilerError(f"adb backend needs exactly one usable phone (adb.serial="
                                 f"{settings.serial!r}); `adb devices -l` has {found}")
-        return cls(phones[0].serial, runner, cores, settings.executable, settings.remote_dir,
+        return cls(phones[0].serial, runner, profile.cores or (), settings.executable, settings.remote_dir,
                    phones[0].model)
 
     @property
@@ -190,3 +195,46 @@ class AdbBackend(Backend):
                 self._adb(["pull", remote, str(local)], self._left(deadline))
                 rows.extend(read_etdump(local, method, calls))
         return rows
+
+
+@dataclass(frozen=True)
+class AdbSettings:
+    """The profile's `adb` section: `serial` (null = the only attached device), `runner` (host path
+    of an arm64 ExecuTorch `executor_runner`, see docs/android_runner.md; null = the path in
+    $STAR_SEARCH_ADB_RUNNER), `remote_dir` on the phone, `executable` (the adb program)."""
+
+    serial: str | None = None
+    runner: str | None = None
+    remote_dir: str = DEFAULT_REMOTE_DIR
+    executable: str = "adb"
+
+
+def parse_adb(body: Mapping[str, Any]) -> AdbSettings:
+    settings = parse_section(AdbSettings, body, "adb")
+    if not isinstance(settings.remote_dir, str) or not _SAFE_REMOTE_DIR.fullmatch(settings.remote_dir):
+        raise SpecError("adb.remote_dir", settings.remote_dir,
+                        "an absolute path of letters, digits, '.', '_', '-' and '/'")
+    if not isinstance(settings.executable, str) or not settings.executable:
+        raise SpecError("adb.executable", settings.executable, "the adb program (a non-empty string)")
+    for name in ("serial", "runner"):
+        value = getattr(settings, name)
+        if value is not None and (not isinstance(value, str) or not value):
+            raise SpecError(f"adb.{name}", value, "a non-empty string or null")
+    return settings
+
+
+def check_adb_profile(profile: DeviceProfile) -> None:
+    """A phone needs its big cores named, at least as many as threads, and no LLM custom ops."""
+    if profile.cores is None:
+        raise SpecError("cores", None, "the phone's big-core CPU ids to pin to, e.g. [4, 5, 6, 7]")
+    if profile.threads > len(profile.cores):
+        raise SpecError("threads", profile.threads,
+                        f"at most the {len(profile.cores)} pinned cores {list(profile.cores)}")
+    if profile.shapes.program.llm_ops:
+        # docs/android_runner.md's executor_runner links no LLM custom-op kernels.
+        raise SpecError("shapes.llm_ops", True,
+                        "false with backend adb (its executor_runner has no LLM custom ops)")
+
+
+KIND = BackendKind(name="adb", create=AdbBackend.from_profile, section="adb", parse=parse_adb,
+                   check=check_adb_profile)

@@ -1,15 +1,21 @@
-"""Backend: the contract every way of timing a program honours (local, adb, remote)."""
+"""Backend: the contract every way of timing a program honours (local, adb, remote), and
+`BackendKind`: what a device profile needs of each."""
 
 from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from star_search.errors import ProfilerError
 from star_search.profiler.measurement import Measurement
 from star_search.profiler.protocol import MeasurementProtocol
+
+if TYPE_CHECKING:
+    from star_search.profiler.device_profile import DeviceProfile
 
 
 class Backend(ABC):
@@ -41,3 +47,23 @@ def checked_program(pte_path: str | os.PathLike[str], protocol: MeasurementProto
         raise ProfilerError(f"protocol asks for {protocol.threads} threads but only "
                             f"{len(cores)} {cores_name} ({list(cores)})")
     return path
+
+
+@dataclass(frozen=True)
+class BackendKind:
+    """What a device profile needs of one kind of backend; each backend module defines its own
+    (`KIND`) and `profiler.backends` registers it.
+
+    name: the profile's `backend` value. create: the configured backend for a parsed profile.
+    section: the top-level profile key holding this backend's own settings (None: it has none);
+        `parse` turns that mapping (empty when absent) into the backend's settings object
+        (`DeviceProfile.backend_settings`), raising `SpecError` naming the field (`adb.serial`).
+    check: validates the relations of the parsed profile that concern this backend (cores,
+        threads, shapes), raising `SpecError` naming the field.
+    """
+
+    name: str
+    create: Callable[[DeviceProfile], Backend]
+    section: str | None = None
+    parse: Callable[[Mapping[str, Any]], Any] = lambda _body: None
+    check: Callable[[DeviceProfile], None] = lambda _profile: None

@@ -1,49 +1,38 @@
-"""The measuring backend a device profile names: `local`, `remote` or `adb`.
+"""The registry of measuring backends a device profile can name.
 
-A new kind of backend is a new module with a `from_profile` constructor, registered here.
+Adding a kind of backend is one new module that defines its `Backend` subclass and a `KIND`
+(`backend.BackendKind`: its name, its own profile section with parser and checks, and how to
+create it from a profile), plus its module's line in `BACKEND_MODULES`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from importlib import import_module
 from typing import TYPE_CHECKING
 
-from star_search.errors import ProfileError
-from star_search.profiler.backend import Backend
+from star_search.errors import SpecError
+from star_search.profiler.backend import Backend, BackendKind
 
 if TYPE_CHECKING:
-    from star_search.device_profile import DeviceProfile
+    from star_search.profiler.device_profile import DeviceProfile
+
+# The modules whose `KIND` is a backend a profile may name (one line each).
+BACKEND_MODULES = (
+    "star_search.profiler.local",
+    "star_search.profiler.remote",
+    "star_search.profiler.adb",
+)
+BACKENDS: dict[str, BackendKind] = {
+    kind.name: kind for kind in (import_module(module).KIND for module in BACKEND_MODULES)}
 
 
-def _local(profile: DeviceProfile) -> Backend:
-    from star_search.profiler.local import LocalBackend
-
-    return LocalBackend(cores=list(profile.cores) if profile.cores else None)
-
-
-def _remote(profile: DeviceProfile) -> Backend:
-    from star_search.profiler.agent_client import AgentClient
-    from star_search.profiler.remote import RemoteBackend
-    from star_search.profiler.token import read_token
-
-    token = read_token(profile.agent.token_file, profile.agent.token_env)
-    agents = [AgentClient(url, token) for url in profile.agent.endpoints]
-    return RemoteBackend(agents, pool_name=profile.name, device=profile.agent.device)
-
-
-def _adb(profile: DeviceProfile) -> Backend:
-    from star_search.profiler.adb import AdbBackend
-
-    return AdbBackend.from_profile(profile)
-
-
-BACKENDS: dict[str, Callable[[DeviceProfile], Backend]] = {"local": _local, "remote": _remote,
-                                                           "adb": _adb}
+def backend_kind(name: object) -> BackendKind:
+    """The registered kind called `name` (`SpecError` naming `backend` otherwise)."""
+    if not isinstance(name, str) or name not in BACKENDS:
+        raise SpecError("backend", name, f"one of {sorted(BACKENDS)}")
+    return BACKENDS[name]
 
 
 def backend_for_profile(profile: DeviceProfile) -> Backend:
     """The backend `profile.backend` names, configured from the profile."""
-    factory = BACKENDS.get(profile.backend)
-    if factory is None:
-        raise ProfileError("backend", profile.backend, f"one of {sorted(BACKENDS)}")
-    return factory(profile)
+    return backend_kind(profile.backend).create(profile)

@@ -26,12 +26,15 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from star_search.errors import ProfilerError
-from star_search.profiler.backend import Backend, checked_program
+from star_search.profiler.backend import Backend, BackendKind, checked_program
 from star_search.profiler.measurement import Measurement
 from star_search.profiler.protocol import RESULT_MARKER, MeasurementProtocol
+
+if TYPE_CHECKING:
+    from star_search.profiler.device_profile import DeviceProfile
 
 THREAD_ENV_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                    "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
@@ -164,3 +167,10 @@ class LocalBackend(Backend):
             raise ProfilerError(f"child printed no result line; stdout: {_tail(stdout)}; "
                                 f"stderr: {_tail(stderr)}")
         return result
+
+
+def _local_backend(profile: DeviceProfile) -> Backend:
+    return LocalBackend(cores=list(profile.cores) if profile.cores else None)
+
+
+KIND = BackendKind(name="local", create=_local_backend)

@@ -1,17 +1,18 @@
-"""On-disk cache of measurements, so that no program is timed twice on the same device.
+"""MeasurementCache: no program is timed twice on the same device under the same protocol.
 
-The key is everything that changes the figures: the program's sha256, the device id, and the
-protocol (threads, shapes — prompt length and decode steps —, warm-up, repeat bounds, CV target,
-ETDump) without its timeout. The search's client side and every agent keep one each.
+The key is everything that changes the figures: the program's sha256 (which covers its shapes and
+quantization), the device id, and the protocol (threads, prompt length and decode steps, warm-up,
+repeat bounds, CV target, ETDump) without its timeout. Entries are `JsonCache` files. Every command
+that measures (search, `profile`, latency tables, benchmarks) goes through `profiler.meter.Meter`,
+which keeps one under `<cache_dir>/measurements`; every agent keeps one too.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
 
-from star_search.files import atomic_write
+from star_search.errors import SpecError
+from star_search.json_cache import JsonCache
 from star_search.profiler.measurement import Measurement
 from star_search.profiler.protocol import MeasurementProtocol
 
@@ -22,28 +23,27 @@ def measurement_key(program_sha256: str, device_id: str, protocol: MeasurementPr
 
 
 class MeasurementCache:
-    """Measurements as JSON files under `directory` (created if missing), written atomically."""
+    """Measurements under `directory` (created if missing)."""
 
     def __init__(self, directory: str | Path):
-        self.directory = Path(directory)
-        self.directory.mkdir(parents=True, exist_ok=True)
+        self.entries = JsonCache(directory)
 
-    def _path(self, key: str) -> Path:
-        return self.directory / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.json"
+    @property
+    def directory(self) -> Path:
+        return self.entries.directory
 
     def get(self, program_sha256: str, device_id: str,
             protocol: MeasurementProtocol) -> Measurement | None:
-        key = measurement_key(program_sha256, device_id, protocol)
+        """The stored measurement, or None (an entry that no longer parses is a miss)."""
+        value = self.entries.get(measurement_key(program_sha256, device_id, protocol))
+        if value is None:
+            return None
         try:
-            entry = json.loads(self._path(key).read_text())
-        except (FileNotFoundError, json.JSONDecodeError):
+            return Measurement.from_dict(value)
+        except SpecError:
             return None
-        if entry.get("key") != key:
-            return None
-        return Measurement.from_dict(entry["measurement"])
 
     def put(self, device_id: str, protocol: MeasurementProtocol, measurement: Measurement) -> None:
         """Store `measurement` under (its program, `device_id`, `protocol`)."""
-        key = measurement_key(measurement.program_sha256, device_id, protocol)
-        atomic_write(self._path(key), json.dumps({"key": key, "measurement": measurement.to_dict()},
-                                                 sort_keys=True).encode())
+        self.entries.put(measurement_key(measurement.program_sha256, device_id, protocol),
+                         measurement.to_dict())

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from star_search.errors import SpecError
@@ -42,7 +42,7 @@ class MeasurementProtocol:
     repeats: int = 5
     max_repeats: int = 20
     cv_target: float = 0.05
-    prompt_len: int = 128
+    prompt_len: int = 64
     decode_steps: int = 32
     etdump: bool = False
     timeout_s: float = 600.0
@@ -66,14 +66,10 @@ class MeasurementProtocol:
                 or not self.timeout_s > 0):
             raise SpecError("protocol.timeout_s", self.timeout_s, "a positive number of seconds")
 
-    @classmethod
-    def from_profile(cls, profile: Any) -> MeasurementProtocol:
-        """The protocol a `DeviceProfile` asks for (threads, shapes.*, protocol.*)."""
-        p = profile.protocol
-        return cls(threads=profile.threads, warmup=p.warmup, repeats=p.repeats,
-                   max_repeats=p.max_repeats, cv_target=p.cv_target,
-                   prompt_len=profile.shapes.prompt_len, decode_steps=profile.shapes.decode_steps,
-                   etdump=p.etdump, timeout_s=p.timeout_s)
+    def with_shapes(self, threads: int, prompt_len: int, decode_steps: int) -> MeasurementProtocol:
+        """This protocol on `threads` threads at other shapes (a device profile fills these in
+        from its `threads` and `shapes`)."""
+        return replace(self, threads=threads, prompt_len=prompt_len, decode_steps=decode_steps)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> MeasurementProtocol:

@@ -12,13 +12,19 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from star_search.errors import ProfilerError
+from star_search.errors import ProfilerError, SpecError
 from star_search.profiler.agent_client import AgentClient
-from star_search.profiler.backend import Backend
+from star_search.profiler.backend import Backend, BackendKind
 from star_search.profiler.measurement import Measurement
 from star_search.profiler.protocol import MeasurementProtocol
+from star_search.sections import parse_section
+
+if TYPE_CHECKING:
+    from star_search.profiler.device_profile import DeviceProfile
 
 
 class RemoteBackend(Backend):
@@ -69,3 +75,60 @@ class RemoteBackend(Backend):
 
     def measure(self, pte_path: str | os.PathLike[str], protocol: MeasurementProtocol) -> Measurement:
         return self.choose_agent().measure(pte_path, protocol, self.device)
+
+
+@dataclass(frozen=True)
+class AgentSettings:
+    """The profile's `agent` section: `url` (one agent) or `urls` (several, used as one pool of
+    equivalent machines), the bearer token from `token_env` or `token_file` (never inline), and
+    `device`, the device id on each agent (null = the agent's first device)."""
+
+    url: str | None = None
+    urls: tuple[str, ...] = ()
+    token_env: str | None = None
+    token_file: str | None = None
+    device: str | None = None
+
+    @property
+    def endpoints(self) -> tuple[str, ...]:
+        return (self.url,) if self.url else self.urls
+
+
+def parse_agent(body: Mapping[str, Any]) -> AgentSettings:
+    if "token" in body:
+        # Never echo the value: it is a secret that should not be in the file at all.
+        raise SpecError("agent.token", "<hidden>", "no token inline: put it in a file named by "
+                        "agent.token_file or in an environment variable named by agent.token_env")
+    urls = body.get("urls")
+    if urls is not None and (not isinstance(urls, list | tuple) or not all(isinstance(u, str) for u in urls)):
+        raise SpecError("agent.urls", urls, "a list of agent URLs")
+    settings = parse_section(AgentSettings, {**body, "urls": tuple(urls or ())}, "agent")
+    if settings.url and settings.urls:
+        raise SpecError("agent.urls", list(settings.urls), "either agent.url or agent.urls, not both")
+    if not settings.endpoints:
+        raise SpecError("agent.url", settings.url, "the agent's URL (or agent.urls: a list of them) "
+                        "for the remote backend")
+    for index, url in enumerate(settings.endpoints):
+        name = "agent.url" if settings.url else f"agent.urls[{index}]"
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise SpecError(name, url, "an http:// or https:// URL")
+    if (settings.token_env is None) == (settings.token_file is None):
+        raise SpecError("agent.token_env", settings.token_env, "exactly one of agent.token_env (an "
+                        "environment variable) and agent.token_file (a file) for the bearer token")
+    for name in ("token_env", "token_file", "device"):
+        value = getattr(settings, name)
+        if value is not None and (not isinstance(value, str) or not value):
+            raise SpecError(f"agent.{name}", value, "a non-empty string or null")
+    return settings
+
+
+def _remote_backend(profile: DeviceProfile) -> Backend:
+    from star_search.profiler.token import read_token
+
+    agent: AgentSettings = profile.backend_settings
+    token = read_token(agent.token_file, agent.token_env)
+    return RemoteBackend([AgentClient(url, token) for url in agent.endpoints], pool_name=profile.name,
+                         device=agent.device)
+
+
+KIND = BackendKind(name="remote", create=_remote_backend, section="agent", parse=parse_agent)

@@ -7,13 +7,8 @@ import torch
 from star_search.model import Backbone, build_model
 from star_search.proxies.config import ProxyConfig
 from star_search.proxies.vocab import VOCAB_SIZE
+from star_search.scaling import ProxySize
 from star_search.spec import ArchSpec
-
-STATE_DIM_CAP = 16  # SSM state entries per channel in the proxy
-
-
-def _round_to(value: float, multiple: int) -> int:
-    return max(multiple, round(value / multiple) * multiple)
 
 
 def proxy_seq_len(config: ProxyConfig) -> int:
@@ -21,30 +16,11 @@ def proxy_seq_len(config: ProxyConfig) -> int:
     return max(task.seq_len for task in config.select_tasks()) + 1
 
 
-def proxy_spec(spec: ArchSpec, config: ProxyConfig) -> ArchSpec:
-    """Scale `spec` down to the proxy width `config.d_model`.
-
-    Kept: the layers (mixer and feed-forward kinds, in order), conv kernel, SSM expansion, RoPE
-    theta, and the ratios that shape the blocks (FFN width / d_model, query heads per KV head,
-    expert width / d_model). Adapted: heads = d_model / head_dim, SSM state ≤ 16, experts ≤
-    `config.max_experts` with top-k clipped to them, vocabulary = the proxy vocabulary (128),
-    max_seq_len = the longest selected task.
-    """
-    d_model, head_dim = config.d_model, config.head_dim
-    n_heads = d_model // head_dim
-    n_kv_heads = max(1, n_heads // max(1, spec.n_heads // spec.n_kv_heads))
-    while n_heads % n_kv_heads:
-        n_kv_heads -= 1
-    scale = d_model / spec.d_model
-    experts = min(spec.moe_num_experts, config.max_experts)
-    return spec.with_width(
-        d_model=d_model, n_heads=n_heads, n_kv_heads=n_kv_heads, head_dim=head_dim,
-        ffn_dim=_round_to(spec.ffn_dim * scale, 8),
-        vocab_size=VOCAB_SIZE, max_seq_len=proxy_seq_len(config),
-        ssm_state_dim=min(spec.ssm_state_dim, STATE_DIM_CAP),
-        moe_num_experts=experts, moe_top_k=min(spec.moe_top_k, experts),
-        moe_expert_dim=_round_to(spec.moe_expert_dim * scale, 8) if experts else 0,
-        name=f"{spec.name}-proxy" if spec.name else "proxy")
+def proxy_size(config: ProxyConfig) -> ProxySize:
+    """The global sizes `scaling.proxy_spec` scales a candidate to under `config`: its width, head
+    size and expert cap, the proxy vocabulary and the longest selected task."""
+    return ProxySize(d_model=config.d_model, head_dim=config.head_dim, max_experts=config.max_experts,
+                     vocab_size=VOCAB_SIZE, max_seq_len=proxy_seq_len(config))
 
 
 def build_proxy(small: ArchSpec, seed: int) -> Backbone:

@@ -20,9 +20,10 @@ import torch
 from star_search.errors import ProxyError
 from star_search.proxies.catalog import all_tasks
 from star_search.proxies.config import TIERS, ProxyConfig, proxy_config_for_tier
-from star_search.proxies.proxy_model import build_proxy, proxy_spec
+from star_search.proxies.proxy_model import build_proxy, proxy_size
 from star_search.proxies.task import Task
 from star_search.proxies.trainer import TrainResult, train_and_evaluate
+from star_search.scaling import proxy_spec
 from star_search.spec import ArchSpec
 
 __all__ = ["TIERS", "ProxyConfig", "SuiteResult", "TaskScore", "all_tasks", "proxy_config_for_tier",
@@ -150,7 +151,7 @@ def resolve_device(device: str) -> str:
 def run_suite(spec: ArchSpec, config: ProxyConfig) -> SuiteResult:
     """Train the candidate's proxy on every selected setting jointly and score each."""
     tasks = config.select_tasks()
-    small = proxy_spec(spec, config)
+    small = proxy_spec(spec, proxy_size(config))
     device = resolve_device(config.device)
     model = build_proxy(small, config.seed).to(device)
     try:

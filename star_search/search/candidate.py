@@ -16,19 +16,17 @@ from typing import Any, Protocol
 from optuna.trial import FrozenTrial
 
 from star_search import sizing
-from star_search.device_profile import DeviceProfile, Target
 from star_search.errors import StarSearchError
-from star_search.lower import CachedProgram, ProgramCache, ProgramShapes
-from star_search.profiler import MeasurementProtocol
-from star_search.profiler.backends import backend_for_profile
-from star_search.profiler.measurement_cache import measurement_key
-from star_search.proxies.proxy_model import proxy_spec
+from star_search.json_cache import JsonCache
+from star_search.profiler.device_profile import DeviceProfile
+from star_search.profiler.meter import Meter
+from star_search.proxies.proxy_model import proxy_size
 from star_search.proxies.suite import ProxyConfig
+from star_search.scaling import proxy_spec, target_spec
 from star_search.scoring import Figures, budget_constraints
 from star_search.search.front_gate import FidelityPoint, dominating_trials
 from star_search.search.pipeline import DEFAULT_PIPELINE, is_proxy_stage
 from star_search.search.proxy_worker import InlineProxyRunner, ProxyWorker
-from star_search.search.result_cache import ResultCache
 from star_search.spec import ArchSpec
 
 
@@ -107,29 +105,16 @@ class _Progress:
             del self.pending[tier]
 
 
-def target_spec(spec: ArchSpec, target: Target) -> ArchSpec:
-    """The candidate at the size the profile's latency refers to (pattern and ratios kept)."""
-    changes: dict[str, Any] = {}
-    if target.vocab_size is not None:
-        changes["vocab_size"] = target.vocab_size
-    if target.d_model is not None and target.d_model != spec.d_model:
-        scale = target.d_model / spec.d_model
-        changes.update(d_model=target.d_model,
-                       n_heads=max(spec.n_kv_heads, round(spec.n_heads * scale)),
-                       ffn_dim=max(1, round(spec.ffn_dim * scale)),
-                       moe_expert_dim=round(spec.moe_expert_dim * scale))
-    return spec.with_width(**changes) if changes else spec
-
-
 class CandidateEvaluator:
     """Runs a candidate through `pipeline` for one profile; holds the caches (constructed once,
-    passed in). `proxy_tiers`: the proxy config of each tier the pipeline names; `predictor`: the
-    latency table predictor (needed when the pipeline has `predict`); `front_k`: see `front`;
-    `prune_margin`: a prediction is pruned only when it exceeds a budget by more than this
-    fraction (the predictor's error)."""
+    passed in). `proxy_tiers`: the proxy config of each tier the pipeline names; `results`: the
+    proxy results cache; `meter`: the profile's `Meter` (lowering and measuring, both cached);
+    `predictor`: the latency table predictor (needed when the pipeline has `predict`);
+    `front_k`: see `front`; `prune_margin`: a prediction is pruned only when it exceeds a budget by
+    more than this fraction (the predictor's error)."""
 
-    def __init__(self, profile: DeviceProfile, proxy_tiers: Mapping[str, ProxyConfig], results: ResultCache,
-                 programs: ProgramCache, proxy_runner: ProxyWorker | InlineProxyRunner | None = None,
+    def __init__(self, profile: DeviceProfile, proxy_tiers: Mapping[str, ProxyConfig], results: JsonCache,
+                 meter: Meter, proxy_runner: ProxyWorker | InlineProxyRunner | None = None,
                  pipeline: Sequence[str] = DEFAULT_PIPELINE, predictor: Predictor | None = None,
                  front_k: int = 1, prune_margin: float = 0.1):
         self.profile = profile
@@ -145,12 +130,7 @@ class CandidateEvaluator:
         self.front_k = front_k
         self.prune_margin = prune_margin
         self.results = results
-        self.programs = programs
-        self.backend = backend_for_profile(profile)
-        shapes = profile.shapes
-        self.shapes = ProgramShapes(prompt_len=shapes.prompt_len, max_seq_len=shapes.max_seq_len,
-                                    dtype=shapes.dtype)
-        self.protocol = MeasurementProtocol.from_profile(profile)
+        self.meter = meter
         self.stages: dict[str, Callable[[_Progress, Callable[[], Sequence[FrozenTrial]]], None]] = {
             "static": lambda p, _: self._static(p),
             "predict": lambda p, _: self._predict(p),
@@ -192,7 +172,7 @@ class CandidateEvaluator:
         config = self.proxy_tiers[tier]
         # Keyed by the proxy model, not the candidate: candidates that differ only in what the
         # proxy scales away (width, head count, vocabulary) train the very same proxy.
-        key = f"proxy|{proxy_spec(progress.spec, config).arch_id}|{config.cache_key()}"
+        key = f"proxy|{proxy_spec(progress.spec, proxy_size(config)).arch_id}|{config.cache_key()}"
         progress.last_tier = tier
         cached = self.results.get(key)
         if cached is not None:
@@ -233,23 +213,9 @@ class CandidateEvaluator:
                               f"trial(s) ({shown}); front_k={self.front_k}")
 
     def _measure(self, progress: _Progress) -> None:
-        program = self.programs.get_or_lower(progress.target, self.shapes, self.profile.shapes.quantize)
         # Never time while proxy training runs beside the measurement.
-        progress.finish_proxies()
-        progress.latency = self.measure(program)
-
-    def measure(self, program: CachedProgram) -> dict[str, Any]:
-        key = measurement_key(program.sha256, self.backend.device_id, self.protocol)
-        cached = self.results.get(key)
-        if cached is not None:
-            return cached
-        measurement = self.backend.measure(program.path, self.protocol).to_dict()
-        measurement["delegated_fraction"] = program.delegated_fraction
-        measurement["lowering_s"] = program.lowering_s
-        measurement["program_size_bytes"] = program.size_bytes
-        measurement["delegation"] = {name: part.to_dict() for name, part in program.coverage.items()}
-        self.results.put(key, measurement)
-        return measurement
+        reading = self.meter.measure(progress.target, before_timing=progress.finish_proxies)
+        progress.latency = reading.record()
 
     # -- the pipeline -----------------------------------------------------------------------
 

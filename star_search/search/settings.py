@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from star_search.device_profile import DeviceProfile
+from star_search.profiler.device_profile import DeviceProfile
 from star_search.proxies.suite import ProxyConfig
 from star_search.search.pipeline import DEFAULT_PIPELINE, parse_pipeline
 from star_search.space.schema import SearchSpace
@@ -29,7 +29,6 @@ class SearchSettings:
     cache_dir: Path | None = None
     heartbeat_interval_s: int = 10
     grace_period_s: int = 30
-    write_report: bool = True
     parallel_proxies: bool = True
     workers: int = 1  # search processes on this machine sharing the study (see search/workers.py)
     twin_wait_s: float = 1800.0  # wait this long for another worker's trial of the same architecture

@@ -13,20 +13,18 @@ import optuna
 from optuna.exceptions import ExperimentalWarning
 from optuna.trial import FrozenTrial, TrialState
 
-from star_search.errors import SpecError, StarSearchError
-from star_search.lower import ProgramCache
+from star_search.errors import SpecError
+from star_search.json_cache import JsonCache
+from star_search.profiler.meter import Meter
 from star_search.scoring import DIRECTIONS, OBJECTIVE_NAMES
 from star_search.scoring.pareto import trial_feasible
-from star_search.scoring.selection import choose_trial
 from star_search.search.candidate import CandidateEvaluator, Predictor
 from star_search.search.objective import SearchObjective
 from star_search.search.proxy_worker import InlineProxyRunner, ProxyWorker
-from star_search.search.result_cache import ResultCache
 from star_search.search.settings import SAMPLERS, SearchSettings
 from star_search.search.stopping import FINISHED, StopAtTrials, finished_count, trials_to_start
 from star_search.search.storage import make_storage, redacted
 from star_search.search.workers import join_workers, start_workers
-from star_search.spec import ArchSpec
 
 # Heartbeats, stale-trial failing and metric names are stable in practice but flagged experimental.
 warnings.filterwarnings("ignore", category=ExperimentalWarning, module="star_search")
@@ -35,14 +33,19 @@ logger = logging.getLogger("star_search.search")
 
 @dataclass(frozen=True)
 class SearchOutcome:
-    study_name: str
+    """The study after a run, and how its trials ended (finishing the run, with a report and an
+    export, is the search command's job: `commands.search`)."""
+
+    study: optuna.Study
     storage_url: str
     out_dir: Path
     n_complete: int
     n_failed: int
     n_pruned: int
-    report_path: Path | None
-    csv_path: Path | None
+
+    @property
+    def study_name(self) -> str:
+        return self.study.study_name
 
 
 # Seed streams of search workers on one machine are this far apart (worker k: seed + k·stride).
@@ -112,12 +115,12 @@ def progress_printer(total: int, echo: Callable[[str], None]) -> Callable[[optun
     return callback
 
 
-def latency_predictor(settings: SearchSettings, programs: ProgramCache,
+def latency_predictor(settings: SearchSettings, meter: Meter,
                       echo: Callable[[str], None] = print) -> Predictor:
     """The device's latency table predictor (built, or loaded when nothing it depends on changed)."""
     from star_search.latency import LatencyPredictor
 
-    return LatencyPredictor.load_or_build(settings.profile, settings.resolved_cache_dir / "latency", programs,
+    return LatencyPredictor.load_or_build(settings.profile, settings.resolved_cache_dir / "latency", meter,
                                           space=settings.space, echo=echo)
 
 
@@ -125,11 +128,11 @@ def optimize(study: optuna.Study, settings: SearchSettings, echo: Callable[[str]
     """This process's share of the search: trials until the study (all workers) has enough."""
     cache_dir = settings.resolved_cache_dir
     runner = ProxyWorker() if settings.parallel_proxies else InlineProxyRunner()
-    programs = ProgramCache(cache_dir / "programs")
+    meter = Meter.for_profile(settings.profile, cache_dir)
     pipeline = settings.resolved_pipeline
-    predictor = latency_predictor(settings, programs, echo) if "predict" in pipeline else None
-    evaluator = CandidateEvaluator(settings.profile, settings.proxy_tiers, ResultCache(cache_dir / "results"),
-                                   programs, runner, pipeline=pipeline, predictor=predictor,
+    predictor = latency_predictor(settings, meter, echo) if "predict" in pipeline else None
+    evaluator = CandidateEvaluator(settings.profile, settings.proxy_tiers, JsonCache(cache_dir / "results"),
+                                   meter, runner, pipeline=pipeline, predictor=predictor,
                                    front_k=settings.front_k, prune_margin=settings.prune_margin)
     objective = SearchObjective(settings.space, evaluator, settings.twin_wait_s)
     try:
@@ -162,52 +165,7 @@ def run_search(settings: SearchSettings, echo: Callable[[str], None] = print) ->
     for failure in failures:
         echo(failure)
     study.set_user_attr("finished_at", dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
-    return finish(study, settings, echo)
-
-
-def _hf_expressible(trial: FrozenTrial) -> bool:
-    from star_search.export import to_hf_config
-
-    try:
-        to_hf_config(ArchSpec.from_dict(trial.user_attrs["arch"]))
-    except (StarSearchError, KeyError):
-        return False
-    return True
-
-
-def export_best_lfm2(study: optuna.Study, settings: SearchSettings, out_dir: Path,
-                     echo: Callable[[str], None]) -> None:
-    """When the chosen architecture has no transformers class, also export the best trial that
-    does (conv/attention only), so every search leaves a loadable Hugging Face config."""
-    from star_search.export import export_trial
-
-    try:
-        trial = choose_trial(study, accept=_hf_expressible)
-    except StarSearchError:
-        echo("no complete conv/attention-only trial: no Hugging Face config exported")
-        return
-    echo(export_trial(settings.storage_url, study.study_name, trial.number, out_dir).summary())
-
-
-def finish(study: optuna.Study, settings: SearchSettings, echo: Callable[[str], None]) -> SearchOutcome:
-    from star_search.export import export_trial
-    from star_search.report import write_report, write_trials_csv
-
     trials = study.get_trials(deepcopy=False)
     counts = {state: sum(t.state == state for t in trials) for state in FINISHED}
-    report_path = csv_path = None
-    if settings.write_report:
-        report_path = write_report(study, settings.out_dir / "report.html")
-        csv_path = write_trials_csv(study, settings.out_dir / "trials.csv")
-        echo(f"report: {report_path}\ntrials: {csv_path}")
-    if counts[TrialState.COMPLETE]:
-        export_dir = settings.out_dir / "export"
-        exported = export_trial(settings.storage_url, study.study_name, None, export_dir)
-        echo(exported.summary())
-        if exported.hf_config_skipped:
-            export_best_lfm2(study, settings, export_dir / "lfm2", echo)
-    else:
-        echo("no complete trial: nothing exported")
-    return SearchOutcome(study.study_name, settings.storage_url, settings.out_dir,
-                         counts[TrialState.COMPLETE], counts[TrialState.FAIL], counts[TrialState.PRUNED],
-                         report_path, csv_path)
+    return SearchOutcome(study, settings.storage_url, settings.out_dir, counts[TrialState.COMPLETE],
+                         counts[TrialState.FAIL], counts[TrialState.PRUNED])

@@ -6,12 +6,12 @@ import json
 
 import pytest
 
-from star_search.device_profile import parse_profile
 from star_search.errors import ProfileError, StarSearchError
 from star_search.latency.blocks import WidthKey, component_names, component_spec
 from star_search.latency.calibration import fit_correction
 from star_search.latency.composition import block_costs, compose, moe_scale
 from star_search.latency.table import LatencyTable
+from star_search.profiler.device_profile import parse_profile
 from star_search.spec import ArchSpec, LayerSpec
 
 WIDTH = WidthKey(d_model=64, n_heads=4, n_kv_heads=2, head_dim=16, vocab_size=256, tie_embeddings=True,

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from star_search.device_profile import parse_profile
 from star_search.latency import LatencyPredictor, validate
 from star_search.latency.sampling import draw_archs
 from star_search.lower import ProgramCache
+from star_search.profiler.device_profile import parse_profile
 from star_search.space import parse_space
 
 pytestmark = pytest.mark.slow

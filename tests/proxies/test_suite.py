@@ -18,10 +18,11 @@ from star_search.proxies import (
     all_tasks,
     families,
     proxy_config_for_tier,
-    proxy_spec,
+    proxy_size,
     run_suite,
 )
 from star_search.proxies.suite import resolve_device
+from star_search.scaling import proxy_spec
 from star_search.spec import ArchSpec, LayerSpec
 
 RECALL = "mqar/pairs4-keys32-values32"
@@ -37,7 +38,7 @@ def arch(*mixers: str, ffn: str = "swiglu", conv_kernel: int = 3) -> ArchSpec:
 
 def test_proxy_keeps_pattern_and_ratios() -> None:
     spec = arch("conv", "attention", "ssm", "linear_attention", "conv", ffn="moe")
-    small = proxy_spec(spec, ProxyConfig(d_model=64, head_dim=16))
+    small = proxy_spec(spec, proxy_size(ProxyConfig(d_model=64, head_dim=16)))
     assert small.layers == spec.layers and small.pattern() == spec.pattern()
     assert (small.d_model, small.n_heads, small.n_kv_heads, small.head_dim) == (64, 4, 1, 16)
     assert small.ffn_dim == 288  # 4.5 × width, as in the candidate
@@ -49,7 +50,7 @@ def test_proxy_keeps_pattern_and_ratios() -> None:
 
 def test_proxy_of_a_dense_lfm2_sized_spec() -> None:
     spec = arch(*["conv", "conv", "attention"] * 5 + ["conv"])
-    small = proxy_spec(spec, ProxyConfig(d_model=128, head_dim=32))
+    small = proxy_spec(spec, proxy_size(ProxyConfig(d_model=128, head_dim=32)))
     assert small.mixers() == spec.mixers() and small.n_layers == 16
     assert (small.n_heads, small.n_kv_heads, small.moe_num_experts) == (4, 1, 0)
 

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from star_search.errors import ProxyError
-from star_search.proxies import ProxyConfig, proxy_spec
+from star_search.proxies import ProxyConfig, proxy_size
 from star_search.proxies.batching import (
     dealt,
     family_tokens,
@@ -29,6 +29,7 @@ from star_search.proxies.trainer import (
     train,
 )
 from star_search.proxies.vocab import IGNORE, PAD, TASK_BASE
+from star_search.scaling import proxy_spec
 from star_search.spec import ArchSpec, LayerSpec
 
 
@@ -100,7 +101,7 @@ def test_moe_proxy_training_moves_expert_biases_and_leaves_no_hooks() -> None:
     spec = ArchSpec(d_model=256, layers=(LayerSpec("conv", "moe"),), n_heads=4, n_kv_heads=1,
                     head_dim=64, ffn_dim=512, moe_num_experts=16, moe_top_k=2, moe_expert_dim=128)
     config = ProxyConfig(d_model=32, head_dim=16, steps=3, batch_size=4, tasks=("compression/len12-pool32",))
-    small = proxy_spec(spec, config)
+    small = proxy_spec(spec, proxy_size(config))
     model = build_proxy(small, seed=0)
     moe = model.blocks[0].ffn
     train(model, config.select_tasks(), config)
@@ -126,7 +127,7 @@ def test_training_follows_the_configured_final_learning_rate(fraction: float,
         return step(optimizer, *args, **kwargs)
 
     monkeypatch.setattr(torch.optim.AdamW, "step", recording)
-    train(build_proxy(proxy_spec(spec, config), seed=0), config.select_tasks(), config)
+    train(build_proxy(proxy_spec(spec, proxy_size(config)), seed=0), config.select_tasks(), config)
     assert rates[-1] == pytest.approx(learning_rate(3, 4, 0.01, config.warmup_fraction, fraction))
     assert (rates[-1] == pytest.approx(0.01)) is (fraction == 1.0)
 

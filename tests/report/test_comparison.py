@@ -15,7 +15,7 @@ from star_search.errors import StarSearchError
 from star_search.report import collect, collect_comparison, render_comparison_html, write_report_from_storage
 from star_search.report.comparison import unique_labels
 
-STAR_SEARCH = [sys.executable, "-c", "from star_search.cli import main; main()"]
+STAR_SEARCH = [sys.executable, "-c", "from star_search.commands.cli import main; main()"]
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from optuna.trial import TrialState
 
-from star_search.device_profile import LatencyTableSettings
+from star_search.profiler.device_profile import LatencyTableSettings
 from star_search.proxies.suite import proxy_config_for_tier
 from star_search.search import SearchSettings, open_study, run_search
 from star_search.space import parse_space
@@ -30,7 +30,7 @@ def test_predicted_candidates_are_measured_only_when_they_can_reach_the_front(tm
                                                                   min_repeats=2))
     proxies = replace(proxy_config_for_tier("demo"), steps=20)
     settings = SearchSettings(space=parse_space(SPACE), profile=profile, out_dir=tmp_path / "run", n_trials=4,
-                              seed=0, sampler="random", proxies=proxies, write_report=False,
+                              seed=0, sampler="random", proxies=proxies,
                               pipeline=("static", "predict", "demo", "front", "measure"), front_k=1)
     lines: list[str] = []
     run_search(settings, echo=lines.append)

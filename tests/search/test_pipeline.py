@@ -11,13 +11,13 @@ import pytest
 from optuna.trial import FrozenTrial, TrialState
 
 from star_search.errors import SpecError, StarSearchError
-from star_search.lower import ProgramCache
+from star_search.json_cache import JsonCache
+from star_search.profiler.meter import Meter
 from star_search.proxies.suite import proxy_config_for_tier
 from star_search.search.candidate import CandidateEvaluator, StagePruned
 from star_search.search.front_gate import FidelityPoint, dominating_trials
 from star_search.search.pipeline import MULTI_FIDELITY_PIPELINE, parse_pipeline
 from star_search.search.proxy_worker import InlineProxyRunner
-from star_search.search.result_cache import ResultCache
 from star_search.spec import ArchSpec, LayerSpec
 
 
@@ -76,8 +76,8 @@ def tiny_spec() -> ArchSpec:
 def evaluator(tmp_path: Path, profile, pipeline: tuple[str, ...], runner: InlineProxyRunner | None = None,
               **kwargs) -> CandidateEvaluator:
     tiers = {"demo": replace(proxy_config_for_tier("demo"), steps=4, eval_samples=8)}
-    return CandidateEvaluator(profile, tiers, ResultCache(tmp_path / "results"),
-                              ProgramCache(tmp_path / "programs"), runner or InlineProxyRunner(),
+    return CandidateEvaluator(profile, tiers, JsonCache(tmp_path / "results"),
+                              Meter.for_profile(profile, tmp_path), runner or InlineProxyRunner(),
                               pipeline=pipeline, **kwargs)
 
 

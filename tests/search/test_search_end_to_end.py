@@ -9,6 +9,8 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
+from star_search.commands.search import search_and_finish
+from star_search.profiler.device_profile import with_changes
 from star_search.proxies.suite import proxy_config_for_tier
 from star_search.search import SearchSettings, open_study, run_search
 from star_search.space import parse_space
@@ -23,11 +25,12 @@ def tiny_settings(tmp_path: Path, demo_space, quick_profile) -> SearchSettings:
 
 def test_search_records_measured_trials_and_resumes(tiny_settings: SearchSettings) -> None:
     lines: list[str] = []
-    outcome = run_search(tiny_settings, echo=lines.append)
+    run = search_and_finish(tiny_settings, echo=lines.append)
+    outcome = run.outcome
     assert outcome.n_complete + outcome.n_failed + outcome.n_pruned == 2
     assert outcome.n_complete >= 1, lines
-    assert outcome.report_path is not None and outcome.report_path.stat().st_size > 100_000
-    assert outcome.csv_path is not None and len(outcome.csv_path.read_text().splitlines()) == 3
+    assert run.report_path is not None and run.report_path.stat().st_size > 100_000
+    assert run.csv_path is not None and len(run.csv_path.read_text().splitlines()) == 3
     study = open_study(tiny_settings)
     complete = study.get_trials(states=(TrialState.COMPLETE,))
     for trial in complete:
@@ -64,9 +67,8 @@ def test_failing_candidate_becomes_failed_trial_and_search_goes_on(tiny_settings
 
 
 def test_param_budget_prunes_before_any_work(tiny_settings: SearchSettings) -> None:
-    profile = tiny_settings.profile
-    settings = replace(tiny_settings, profile=replace(profile, budgets=replace(profile.budgets, params=1000)),
-                       n_trials=1)
+    profile = with_changes(tiny_settings.profile, {"budgets": {"params": 1000}})
+    settings = replace(tiny_settings, profile=profile, n_trials=1)
     outcome = run_search(settings, echo=lambda _: None)
     assert outcome.n_pruned == 1
     trial = open_study(settings).trials[0]

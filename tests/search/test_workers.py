@@ -15,7 +15,7 @@ from optuna.trial import TrialState
 
 pytestmark = pytest.mark.postgres
 
-STAR_SEARCH = [sys.executable, "-c", "from star_search.cli import main; main()"]
+STAR_SEARCH = [sys.executable, "-c", "from star_search.commands.cli import main; main()"]
 QUICK_PROFILE = """\
 name: quick_cpu
 backend: local

@@ -95,8 +95,9 @@ def start_agent(token_file: Path) -> Iterator[StartAgent]:
     def start(data_dir: Path, device_id: str = "test-cpu", **options: object) -> RunningAgent:
         port = free_port()
         log_path = data_dir.parent / f"{data_dir.name}-{port}.log"  # beside, not inside, data_dir
-        command = [sys.executable, "-m", "star_search.cli", "agent", "host=127.0.0.1", f"port={port}",
-                   f"token_file={token_file}", f"data_dir={data_dir}", f"device_id={device_id}",
+        command = [sys.executable, "-m", "star_search.commands.cli", "agent", "host=127.0.0.1",
+                   f"port={port}", f"token_file={token_file}", f"data_dir={data_dir}",
+                   f"device_id={device_id}",
                    *(f"{key}={value}" for key, value in options.items())]
         with log_path.open("wb") as log:
             process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from optuna.trial import TrialState
 
-from star_search.device_profile import Agent, DeviceProfile, load_profile
 from star_search.errors import ProfileError, ProfilerError
 from star_search.lower import ProgramCache, ProgramShapes
 from star_search.profiler import LocalBackend, MeasurementProtocol
 from star_search.profiler.agent_client import AgentClient
 from star_search.profiler.backends import backend_for_profile
+from star_search.profiler.device_profile import DeviceProfile, load_profile, with_changes
 from star_search.profiler.local import file_sha256
 from star_search.profiler.remote import RemoteBackend
 from star_search.spec import ArchSpec, LayerSpec
@@ -25,7 +25,8 @@ ROOT = Path(__file__).resolve().parents[3]
 
 def _remote_profile(token_file: Path, *urls: str) -> DeviceProfile:
     profile = load_profile(ROOT / "device_profiles" / "remote_cpu.yaml")
-    return replace(profile, agent=Agent(urls=tuple(urls), token_file=str(token_file)))
+    return with_changes(profile, {"agent": {"urls": list(urls), "token_file": str(token_file),
+                                            "token_env": None, "url": None}})
 
 
 def test_one_backend_spreads_over_two_agents(tmp_path: Path, start_agent, token_file: Path,
@@ -111,14 +112,14 @@ def test_a_search_measures_on_two_agents(tmp_path: Path, start_agent, token_file
     lab_a = start_agent(tmp_path / "a", device_id="lab-a", cores="[0]")
     lab_b = start_agent(tmp_path / "b", device_id="lab-b", cores="[1]")
     profile = _remote_profile(token_file, lab_a.url, lab_b.url)
-    profile = replace(profile, threads=1, shapes=replace(profile.shapes, prompt_len=8, decode_steps=4),
-                      protocol=replace(profile.protocol, repeats=2, max_repeats=2, timeout_s=120))
+    profile = with_changes(profile, {"threads": 1, "shapes": {"prompt_len": 8, "decode_steps": 4},
+                                     "protocol": {"repeats": 2, "max_repeats": 2, "timeout_s": 120}})
     space = parse_space({"name": "tiny", "fixed": {"vocab_size": 256, "head_dim": 16, "n_kv_heads": 2,
                                                    "ffn_multiple_of": 16, "max_seq_len": 64},
                          "params": {"d_model": {"choices": [32, 64]}},
                          "layers": [{"slots": [{"mixer": ["conv", "attention"]}, "conv"]}]})
     settings = SearchSettings(space=space, profile=profile, out_dir=tmp_path / "run", n_trials=2, seed=0,
-                              population_size=4, write_report=False,
+                              population_size=4,
                               proxies=replace(proxy_config_for_tier("demo"), steps=10))
     run_search(settings, echo=lambda _: None)
     trials = open_study(settings).get_trials(states=(TrialState.COMPLETE,))

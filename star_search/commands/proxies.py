@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from star_search.errors import SpecError
+from star_search.commands.architectures import resolve_arch
 from star_search.proxies.catalog import all_tasks, families
 from star_search.proxies.config import proxy_config_for_tier
 from star_search.proxies.suite import SuiteResult, run_suite
@@ -30,22 +30,6 @@ def settings_table(tier: str | None = None) -> str:
     scope = f"in tier {tier}" if tier else "registered"
     lines.append(f"{len(tasks)} settings in {len(families(tasks))} families {scope}")
     return "\n".join(lines)
-
-
-def resolve_arch(preset_or_path: str) -> ArchSpec:
-    """A preset by name (`star-search presets`) or an `arch.json` path, at its own size (the
-    proxy keeps its layer pattern and ratios, not its width)."""
-    from star_search.presets import PRESETS, preset
-
-    path = Path(preset_or_path)
-    if path.suffix == ".json":
-        try:
-            return ArchSpec.from_json(path.read_text())
-        except OSError as err:
-            raise SpecError("arch", preset_or_path, f"a readable arch.json ({err.strerror})") from err
-    if preset_or_path in PRESETS:
-        return preset(preset_or_path)
-    raise SpecError("arch", preset_or_path, f"a path to an arch.json or one of {sorted(PRESETS)}")
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-STAR_SEARCH = [sys.executable, "-c", "from star_search.cli import main; main()"]
+STAR_SEARCH = [sys.executable, "-c", "from star_search.commands.cli import main; main()"]
 
 
 def run_cli(*args: str, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:

@@ -10,19 +10,19 @@ from pathlib import Path
 import pytest
 import yaml
 
+from star_search.commands.profile import profile_spec
 from star_search.errors import SpecError
 from star_search.lower import ProgramCache
 from star_search.presets import preset
 from star_search.profiler import MeasurementProtocol
 from star_search.profiler.local import file_sha256
-from star_search.profiler.profile_arch import resolve_arch
 from star_search.spec import ArchSpec
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _profile_command(*overrides: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "star_search.cli", "profile", *overrides],
+    return subprocess.run([sys.executable, "-m", "star_search.commands.cli", "profile", *overrides],
                           capture_output=True, text=True, timeout=300)
 
 
@@ -66,31 +66,28 @@ def test_profile_names_a_bad_preset() -> None:
     assert "field 'preset' has invalid value 'lfm2-9000b'" in result.stderr and "lfm2-350m" in result.stderr
 
 
-def test_resolve_arch_scales_a_preset_to_a_width() -> None:
-    spec = resolve_arch("lfm2-350m", width=256, vocab_size=4096)
+def test_profile_spec_scales_a_preset_to_a_width() -> None:
+    spec = profile_spec("lfm2-350m", width=256, vocab_size=4096)
     full = preset("lfm2-350m")
     assert (spec.d_model, spec.vocab_size, spec.mixers()) == (256, 4096, full.mixers())
     assert spec.ffn_dim == round(full.ffn_dim * 256 / 1024)
     with pytest.raises(SpecError, match=r"arch\.json"):
-        resolve_arch("/nonexistent/arch.json")
+        profile_spec("/nonexistent/arch.json")
 
 
 def test_a_profile_with_llm_ops_lowers_attention_on_the_custom_ops(
         tmp_path: Path, tiny_spec: ArchSpec, quick_protocol: MeasurementProtocol) -> None:
     from executorch.runtime import Runtime
 
-    from star_search.device_profile import parse_profile
-    from star_search.profiler.backends import backend_for_profile
-    from star_search.profiler.whole_model import WholeModelMeter
+    from star_search.profiler.device_profile import parse_profile
+    from star_search.profiler.meter import Meter
 
     raw = yaml.safe_load((ROOT / "device_profiles" / "laptop_cpu.yaml").read_text())
     raw.update(name="tiny_llm_ops", threads=1)
     raw["shapes"].update(prompt_len=quick_protocol.prompt_len, decode_steps=quick_protocol.decode_steps,
                          llm_ops=True)
     profile = parse_profile(raw)
-    meter = WholeModelMeter(profile, ProgramCache(tmp_path / "programs"), backend_for_profile(profile),
-                            tmp_path / "measurements")
-    whole = meter.measure(tiny_spec, quick_protocol)
+    whole = Meter.for_profile(profile, tmp_path).measure(tiny_spec, quick_protocol)
 
     program = Runtime.get().load_program(str(whole.program.path))
     assert "get_llm_ops" in program.method_names  # only programs lowered with llm_ops carry it

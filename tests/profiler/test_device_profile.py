@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from star_search.device_profile import load_profile, parse_profile
 from star_search.errors import ProfileError
+from star_search.profiler.device_profile import load_profile, parse_profile, with_changes
+from star_search.profiler.protocol import MeasurementProtocol
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def laptop_raw() -> dict:
@@ -57,13 +58,39 @@ def test_wrong_profile_names_field(mutate, field: str, value: str) -> None:
 
 
 def test_llm_ops_reaches_the_program_shapes() -> None:
-    from star_search.lower import ProgramShapes
-
     raw = copy.deepcopy(laptop_raw())
-    assert not ProgramShapes.from_profile(parse_profile(raw)).llm_ops
-    raw["shapes"]["llm_ops"] = True
-    shapes = ProgramShapes.from_profile(parse_profile(raw))
+    assert not parse_profile(raw).shapes.program.llm_ops
+    raw["shapes"].update(llm_ops=True, dynamic_prompt=True)
+    shapes = parse_profile(raw).shapes.program
     assert shapes.llm_ops and shapes.to_dict()["llm_ops"] is True  # so it enters program cache keys
+    assert shapes.dynamic_prompt and shapes.max_seq_len == raw["shapes"]["prompt_len"] + raw["shapes"]["decode_steps"]
+
+
+def test_the_profile_yields_the_protocol_the_profiler_takes() -> None:
+    raw = copy.deepcopy(laptop_raw())
+    profile = parse_profile(raw)
+    protocol = profile.protocol
+    assert isinstance(protocol, MeasurementProtocol)
+    assert (protocol.threads, protocol.prompt_len, protocol.decode_steps) == (
+        raw["threads"], raw["shapes"]["prompt_len"], raw["shapes"]["decode_steps"])
+    assert protocol.repeats == raw["protocol"]["repeats"] and protocol.timeout_s == raw["protocol"]["timeout_s"]
+    # Without a protocol section the defaults are MeasurementProtocol's own (one set of defaults).
+    del raw["protocol"]
+    defaults = MeasurementProtocol()
+    bare = parse_profile(raw).protocol
+    assert (bare.repeats, bare.max_repeats, bare.timeout_s) == (
+        defaults.repeats, defaults.max_repeats, defaults.timeout_s)
+
+
+def test_with_changes_derives_shapes_and_protocol_again() -> None:
+    profile = parse_profile(laptop_raw())
+    changed = with_changes(profile, {"threads": 1, "shapes": {"prompt_len": 16, "quantize": "8da4w"}})
+    assert changed.protocol.threads == 1 and changed.protocol.prompt_len == 16
+    assert changed.shapes.program.prompt_len == 16 and changed.shapes.quantize == "8da4w"
+    assert changed.shapes.decode_steps == profile.shapes.decode_steps
+    assert with_changes(profile, {}) == profile  # the document round-trips
+    with pytest.raises(ProfileError, match=r"shapes\.prompt_len"):
+        with_changes(profile, {"shapes": {"prompt_len": 0}})
 
 
 def test_llm_ops_is_refused_on_a_phone() -> None:
@@ -76,7 +103,7 @@ def test_llm_ops_is_refused_on_a_phone() -> None:
 def test_the_searched_backbone_benchmark_profile_loads() -> None:
     """benchmarks/searched_backbone_profile.yaml: the budgets its search ran under."""
     profile = load_profile(ROOT / "benchmarks" / "searched_backbone_profile.yaml")
-    assert profile.shapes.llm_ops and profile.shapes.prompt_len == 1024
+    assert profile.shapes.program.llm_ops and profile.shapes.prompt_len == 1024
     assert profile.budgets.ttft_ms and profile.budgets.decode_p50_ms
 
 
@@ -86,7 +113,8 @@ def raw_profile(name: str) -> dict:
 
 def test_remote_and_android_profiles() -> None:
     remote = load_profile(ROOT / "device_profiles" / "remote_cpu.yaml")
-    assert remote.backend == "remote" and remote.agent.endpoints and remote.agent.token_env
+    agent = remote.backend_settings
+    assert remote.backend == "remote" and agent.endpoints and agent.token_env
     android = load_profile(ROOT / "device_profiles" / "android_snapdragon.yaml")
     assert android.backend == "adb" and android.cores == (4, 5, 6, 7) and android.threads == 4
     for profile in (remote, android):
@@ -111,6 +139,10 @@ def test_remote_and_android_profiles() -> None:
         ("laptop_cpu", lambda r: r["protocol"].update(max_repeats=2), "protocol.max_repeats", "2"),
         ("laptop_cpu", lambda r: r["protocol"].update(cv_target=5), "protocol.cv_target", "5"),
         ("laptop_cpu", lambda r: r["protocol"].update(etdump="yes"), "protocol.etdump", "'yes'"),
+        ("laptop_cpu", lambda r: r["protocol"].update(threads=4), "protocol.threads", "4"),
+        ("laptop_cpu", lambda r: r["shapes"].update(max_seq_len=99), "shapes.max_seq_len", "99"),
+        ("laptop_cpu", lambda r: r.update(adb={"serial": "x"}), "adb", "backend adb"),
+        ("remote_cpu", lambda r: r.update(backend="local"), "agent", "backend remote"),
     ],
 )
 def test_backend_sections_name_the_field(name: str, mutate, field: str, value: str) -> None:

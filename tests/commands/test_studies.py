@@ -9,8 +9,8 @@ import optuna
 import pytest
 from optuna.trial import TrialState, create_trial
 
+from star_search.commands.studies import export_trial
 from star_search.errors import ExportError
-from star_search.export import export_trial
 from star_search.spec import ArchSpec, LayerSpec
 
 METRICS = ["quality", "decode_p50_ms", "ttft_ms", "peak_rss_mb"]

@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from star_search.commands.architectures import resolve_arch
+from star_search.commands.proxies import run_for_arch, settings_table
 from star_search.errors import SpecError
 from star_search.presets import preset
 from star_search.proxies import TIERS, all_tasks
-from star_search.proxies.commands import resolve_arch, run_for_arch, settings_table
 
-STAR_SEARCH = [sys.executable, "-c", "from star_search.cli import main; main()"]
+STAR_SEARCH = [sys.executable, "-c", "from star_search.commands.cli import main; main()"]
 
 
 def test_settings_table_has_a_line_per_setting_and_the_count() -> None:

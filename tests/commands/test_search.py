@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from star_search.cli import SearchCommand
+from star_search.commands.configs import SearchCommand
+from star_search.commands.search import build_search_settings
 from star_search.errors import SpecError
-from star_search.settings_builder import build_search_settings
 
 
 def test_proxy_overrides_reach_the_tier_and_every_ladder_stage() -> None:

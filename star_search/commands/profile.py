@@ -1,9 +1,11 @@
-"""Lower and measure one architecture on a device profile (`star-search profile`).
+"""`star-search profile`: lower and measure one architecture on a device profile.
 
 The architecture is a preset name (`lfm2-350m`, ...) or an `arch.json`; the profile's target
 size applies, and `width` / `vocab_size` shrink it further (a full-size LFM2-350M lowers in about
-two minutes on a laptop CPU). Programs are cached by `ProgramCache`, measurements by
-`MeasurementCache`, both under `cache_dir`, so running the same command twice times nothing.
+two minutes on a laptop CPU). It measures through the profile's `Meter`, the path the search's
+measure stage and the latency table take: programs and measurements are cached under
+`cache_dir` (`<cache_dir>/programs`, `<cache_dir>/measurements`), so running the same command
+twice times nothing, and pointed at a search's cache folder it reuses what the search measured.
 """
 
 from __future__ import annotations
@@ -13,13 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from star_search.device_profile import DeviceProfile, Target, load_profile
-from star_search.errors import SpecError
+from star_search import sizing
+from star_search.commands.architectures import resolve_arch
 from star_search.profiler.backend import Backend
-from star_search.profiler.backends import backend_for_profile
+from star_search.profiler.device_profile import DeviceProfile, load_profile
 from star_search.profiler.measurement import Measurement
-from star_search.profiler.protocol import MeasurementProtocol
+from star_search.profiler.meter import Meter
 from star_search.resources import resolve_config
+from star_search.scaling import Target, target_spec
 from star_search.spec import ArchSpec
 
 _TOP_OPERATORS = 8
@@ -40,40 +43,22 @@ class ArchProfile:
     measurement_cached: bool
 
 
-def resolve_arch(preset_or_path: str, width: int | None = None, vocab_size: int | None = None,
+def profile_spec(preset_or_path: str, width: int | None = None, vocab_size: int | None = None,
                  target: Target | None = None) -> ArchSpec:
     """A preset by name or an `arch.json` path, at the profile's target size and the overrides."""
-    from star_search.presets import PRESETS, preset
-    from star_search.search.candidate import target_spec
-
-    path = Path(preset_or_path)
-    if path.suffix == ".json":
-        try:
-            spec = ArchSpec.from_json(path.read_text())
-        except OSError as err:
-            raise SpecError("preset", preset_or_path, f"a readable arch.json ({err.strerror})") from err
-    elif preset_or_path in PRESETS:
-        spec = preset(preset_or_path)
-    else:
-        raise SpecError("preset", preset_or_path, f"a path to an arch.json or one of {sorted(PRESETS)}")
     target = target or Target()
-    return target_spec(spec, Target(d_model=width or target.d_model,
-                                    vocab_size=vocab_size or target.vocab_size))
+    return target_spec(resolve_arch(preset_or_path, "preset"),
+                       Target(d_model=width or target.d_model, vocab_size=vocab_size or target.vocab_size))
 
 
 def profile_arch(spec: ArchSpec, profile: DeviceProfile, cache_dir: Path,
                  backend: Backend | None = None) -> ArchProfile:
-    """Lower `spec` for the profile's shapes (cached) and measure it with the profile's backend."""
-    from star_search import sizing
-    from star_search.lower import ProgramCache
-    from star_search.profiler.whole_model import WholeModelMeter
-
-    meter = WholeModelMeter(profile, ProgramCache(cache_dir / "programs"),
-                            backend or backend_for_profile(profile), cache_dir / "measurements")
-    whole = meter.measure(spec, MeasurementProtocol.from_profile(profile))
-    program = whole.program
+    """Lower `spec` for the profile's shapes and measure it with the profile's backend, through the
+    profile's `Meter` with caches under `cache_dir` (a search's cache folder serves too)."""
+    reading = Meter.for_profile(profile, cache_dir, backend).measure(spec)
+    program = reading.program
     return ArchProfile(spec, sizing.param_count(spec), program.path, program.size_bytes,
-                       program.lowering_s, program.hit, whole.measurement, whole.measurement_cached)
+                       program.lowering_s, program.hit, reading.measurement, reading.measurement_cached)
 
 
 def _pct(value: float) -> str:
@@ -122,7 +107,7 @@ def run_profile(device: str, preset: str, cache_dir: str, width: int | None = No
                 vocab_size: int | None = None, json_out: str | None = None) -> str:
     """`star-search profile`: resolve, lower, measure; returns the table (and writes JSON)."""
     profile = load_profile(resolve_config(device, "device_profiles", "device"))
-    spec = resolve_arch(preset, width, vocab_size, profile.target)
+    spec = profile_spec(preset, width, vocab_size, profile.target)
     result = profile_arch(spec, profile, Path(cache_dir))
     if json_out:
         record: dict[str, Any] = {"spec": spec.to_dict(), "profile": profile.name,

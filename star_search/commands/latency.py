@@ -1,4 +1,9 @@
-"""What `star-search latency build` and `star-search latency validate` do, as importable functions."""
+"""`star-search latency build` and `star-search latency validate`: the device's per-block latency
+table for a space, and its error on held-out models measured whole.
+
+`cache_dir` holds `latency/` (the tables) and the profile's `Meter` caches (`programs/`,
+`measurements/`), the same layout as a search's cache folder, so a table built here serves a
+search pointed at the same folder and vice versa."""
 
 from __future__ import annotations
 
@@ -6,12 +11,12 @@ import json
 import time
 from pathlib import Path
 
-from star_search.device_profile import load_profile
 from star_search.latency.blocks import WidthKey
 from star_search.latency.composition import METRICS, block_costs
 from star_search.latency.predictor import LatencyPredictor
 from star_search.latency.validation import validate
-from star_search.lower import ProgramCache
+from star_search.profiler.device_profile import load_profile
+from star_search.profiler.meter import Meter
 from star_search.resources import resolve_config
 from star_search.space import SearchSpace, load_space
 
@@ -20,7 +25,7 @@ def _predictor(device: str, space: str, cache_dir: str) -> tuple[LatencyPredicto
     profile = load_profile(resolve_config(device, "device_profiles", "device"))
     search_space = load_space(resolve_config(space, "search_spaces", "space"))
     root = Path(cache_dir)
-    predictor = LatencyPredictor.load_or_build(profile, root / "latency", ProgramCache(root / "programs"),
+    predictor = LatencyPredictor.load_or_build(profile, root / "latency", Meter.for_profile(profile, root),
                                                space=search_space)
     return predictor, search_space
 

@@ -1,0 +1,120 @@
+"""`star-search search`: the command's config turned into typed `SearchSettings`, the search run,
+and the run finished (HTML report, trials CSV, export of the chosen architecture)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from optuna.trial import FrozenTrial
+
+from star_search.commands.configs import SearchCommand
+from star_search.commands.studies import export_trial
+from star_search.errors import SpecError, StarSearchError
+from star_search.export import ExportResult, to_hf_config
+from star_search.profiler.device_profile import load_profile
+from star_search.proxies.suite import proxy_config_for_tier
+from star_search.report import write_report, write_trials_csv
+from star_search.resources import resolve_config
+from star_search.scoring.selection import choose_trial
+from star_search.search import SearchOutcome, run_search
+from star_search.search.pipeline import is_proxy_stage, parse_pipeline
+from star_search.search.settings import SAMPLERS, SearchSettings
+from star_search.space import load_space
+from star_search.spec import ArchSpec
+
+
+def build_search_settings(command: SearchCommand) -> SearchSettings:
+    space = load_space(resolve_config(command.space, "search_spaces", "space"))
+    profile = load_profile(resolve_config(command.device, "device_profiles", "device"))
+    search = command.search
+    if search.sampler not in SAMPLERS:
+        raise SpecError("search.sampler", search.sampler, f"one of {list(SAMPLERS)}")
+    if search.n_trials <= 0:
+        raise SpecError("search.n_trials", search.n_trials, "a positive integer")
+    if search.workers <= 0:
+        raise SpecError("search.workers", search.workers, "a positive integer")
+    overrides = {k: v for k, v in (("steps", command.proxies.steps), ("seed", command.proxies.seed),
+                                   ("threads", command.proxies.threads), ("scoring", command.proxies.scoring),
+                                   ("d_model", command.proxies.d_model))
+                 if v is not None}
+    weights = command.proxies.family_weights or {}
+    proxies = proxy_config_for_tier(command.proxies.tier, family_weights=weights, **overrides)
+    pipeline = parse_pipeline(list(search.pipeline), proxies.tier)
+    tier_configs = {stage: proxy_config_for_tier(stage, family_weights=weights, **overrides)
+                    for stage in pipeline if is_proxy_stage(stage) and stage != proxies.tier}
+    if search.twin_wait_s < 0:
+        raise SpecError("search.twin_wait_s", search.twin_wait_s, "seconds ≥ 0")
+    if search.front_k <= 0:
+        raise SpecError("search.front_k", search.front_k, "a positive integer")
+    if search.prune_margin < 0:
+        raise SpecError("search.prune_margin", search.prune_margin, "a fraction ≥ 0, e.g. 0.1")
+    return SearchSettings(space=space, profile=profile, out_dir=Path(command.out_dir),
+                          n_trials=search.n_trials, sampler=search.sampler, seed=search.seed,
+                          population_size=search.population_size, storage=search.storage,
+                          study_name=search.study_name, proxies=proxies,
+                          cache_dir=Path(search.cache_dir) if search.cache_dir else None,
+                          heartbeat_interval_s=search.heartbeat_interval_s,
+                          grace_period_s=search.grace_period_s, workers=search.workers,
+                          pipeline=pipeline, tier_configs=tier_configs, front_k=search.front_k,
+                          prune_margin=search.prune_margin, twin_wait_s=search.twin_wait_s)
+
+
+@dataclass(frozen=True)
+class SearchRun:
+    """A finished `star-search search`: the search's outcome and what finishing it wrote."""
+
+    outcome: SearchOutcome
+    report_path: Path | None
+    csv_path: Path | None
+    export: ExportResult | None
+
+
+def _hf_expressible(trial: FrozenTrial) -> bool:
+    try:
+        to_hf_config(ArchSpec.from_dict(trial.user_attrs["arch"]))
+    except (StarSearchError, KeyError):
+        return False
+    return True
+
+
+def export_best_lfm2(outcome: SearchOutcome, out_dir: Path, echo: Callable[[str], None]) -> None:
+    """When the chosen architecture has no transformers class, also export the best trial that
+    does (conv/attention only), so every search leaves a loadable Hugging Face config."""
+    try:
+        trial = choose_trial(outcome.study, accept=_hf_expressible)
+    except StarSearchError:
+        echo("no complete conv/attention-only trial: no Hugging Face config exported")
+        return
+    echo(export_trial(outcome.storage_url, outcome.study_name, trial.number, out_dir).summary())
+
+
+def finish_run(outcome: SearchOutcome, echo: Callable[[str], None] = print, report: bool = True) -> SearchRun:
+    """Write the run's report and trials CSV (with `report`) and export the chosen trial into
+    `<out_dir>/export` (plus the best Hugging Face-expressible one when they differ)."""
+    report_path = csv_path = exported = None
+    if report:
+        report_path = write_report(outcome.study, outcome.out_dir / "report.html")
+        csv_path = write_trials_csv(outcome.study, outcome.out_dir / "trials.csv")
+        echo(f"report: {report_path}\ntrials: {csv_path}")
+    if outcome.n_complete:
+        export_dir = outcome.out_dir / "export"
+        exported = export_trial(outcome.storage_url, outcome.study_name, None, export_dir)
+        echo(exported.summary())
+        if exported.hf_config_skipped:
+            export_best_lfm2(outcome, export_dir / "lfm2", echo)
+    else:
+        echo("no complete trial: nothing exported")
+    return SearchRun(outcome, report_path, csv_path, exported)
+
+
+def search_and_finish(settings: SearchSettings, echo: Callable[[str], None] = print) -> SearchRun:
+    """`star-search search`: run (or resume) the search, then finish the run."""
+    return finish_run(run_search(settings, echo), echo)
+
+
+def run_search_command(command: SearchCommand) -> str:
+    """`star-search search`: settings from the command, the search, the finished run; the last line."""
+    outcome = search_and_finish(build_search_settings(command)).outcome
+    return f"done: {outcome.n_complete} complete, {outcome.n_pruned} pruned, {outcome.n_failed} failed"
