@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 LINT_IMPORTS = [sys.executable, "-c", "import sys; from importlinter.cli import lint_imports_command; "
                 "sys.exit(lint_imports_command())", "--no-cache"]
@@ -26,27 +28,23 @@ def test_the_import_contract_is_kept() -> None:
     assert "0 broken" in result.stdout
 
 
-def _copy_of_the_package(tmp_path: Path) -> Path:
+@pytest.mark.parametrize(
+    ("module", "forbidden_import", "broken"),
+    [
+        ("latency/sampling.py", "from star_search.search import candidate",
+         "Rooms import only the rooms below them BROKEN"),
+        ("proxies/suite.py", "from star_search.profiler import measurement",
+         "Proxies know nothing of lowering, devices or latency BROKEN"),
+    ],
+    ids=["upward", "proxies-to-profiler"],
+)
+def test_a_forbidden_import_breaks_the_contract(tmp_path: Path, module: str, forbidden_import: str,
+                                                broken: str) -> None:
     shutil.copytree(ROOT / "star_search", tmp_path / "star_search",
                     ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
-    return tmp_path
-
-
-def test_an_upward_import_breaks_the_layers(tmp_path: Path) -> None:
-    project = _copy_of_the_package(tmp_path)
-    latency = project / "star_search" / "latency" / "sampling.py"
-    latency.write_text(latency.read_text() + "\nfrom star_search.search import candidate  # noqa\n")
-    result = _lint(project)
+    source = tmp_path / "star_search" / module
+    source.write_text(source.read_text() + f"\n{forbidden_import}  # noqa\n")
+    result = _lint(tmp_path)
     assert result.returncode != 0
-    assert "Rooms import only the rooms below them BROKEN" in result.stdout
-    assert "star_search.latency.sampling -> star_search.search.candidate" in result.stdout
-
-
-def test_proxies_may_not_reach_the_profiler(tmp_path: Path) -> None:
-    project = _copy_of_the_package(tmp_path)
-    suite = project / "star_search" / "proxies" / "suite.py"
-    suite.write_text(suite.read_text() + "\nfrom star_search.profiler import measurement  # noqa\n")
-    result = _lint(project)
-    assert result.returncode != 0
-    assert "Proxies know nothing of lowering, devices or latency BROKEN" in result.stdout
+    assert broken in result.stdout, result.stdout[-3000:]
