@@ -35,7 +35,8 @@ from star_search.sizing import param_count
 from star_search.spec import ArchSpec
 
 # Bump when the lowering recipe changes in a way the versions below do not capture.
-LOWERING_RECIPE_VERSION = 1
+# 2: MoE experts stored once (fp32) and quantized with 8da4w, routers kept fp32.
+LOWERING_RECIPE_VERSION = 2
 # Models this large or larger are lowered in a child process (see the module docstring); smaller
 # ones lower in-process, where a child's start-up (importing torch and ExecuTorch) would dominate.
 ISOLATE_ABOVE_PARAMS = 50_000_000
@@ -122,7 +123,7 @@ class ProgramCache:
 
         Raises `LoweringError` when lowering fails (nothing is cached then).
         """
-        check_quantize(quantize)
+        check_quantize(quantize, "quantize")
         cached = self.lookup(spec, shapes, quantize)
         if cached is not None:
             return cached

@@ -6,6 +6,15 @@ with the XNNPACK partitioner → `to_executorch`. Three constant methods record 
 program was lowered for (see `programs.constant_methods`). Any failure becomes a `LoweringError`
 naming the stage (export or lowering) and the operator kind to blame when it can be
 found (see `localize`).
+
+Weights are stored once per program. XNNPACK keeps the static weights it packs in the program's
+named data, keyed by content hash, so a weight both methods delegate is stored once; the emitter
+likewise stores one copy of a constant that both methods read on portable kernels. A weight read
+both ways (an MoE expert: XNNPACK linear in prefill, index_select in decode) would be stored in
+each place, and ExecuTorch 1.5 resolves a portable operator's constant from named data only
+through an external .ptd file. So `xnnpack_partitioner` passes such weights
+(`gathered_weight_names`) to XNNPACK's fp32 linears as inputs: XNNPACK packs them at each call
+instead of at load time, and the constant segment's copy is the only one.
 """
 
 from __future__ import annotations
@@ -13,8 +22,10 @@ from __future__ import annotations
 import time
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
 import torch
+from torch import fx, nn
 from torch.export import ExportedProgram
 
 from star_search.errors import LoweringError
@@ -35,8 +46,9 @@ from star_search.lower.programs import (
     torch_dtype,
 )
 from star_search.lower.provenance import shared_provenance
-from star_search.lower.quantize import apply_quantization, check_quantize
+from star_search.lower.quantize import apply_quantization
 from star_search.model import Backbone, build_model
+from star_search.shapes import check_quantize
 from star_search.spec import ArchSpec
 
 _MESSAGE_CHARS = 600
@@ -59,6 +71,37 @@ def _describe(err: BaseException) -> str:
     return f"{type(err).__name__}: {text}"
 
 
+def gathered_weight_names(module: nn.Module) -> frozenset[str]:
+    """Parameter names (as `module.named_parameters` spells them) of the weights some submodule
+    also reads outside XNNPACK, declared by its `GATHERED_WEIGHTS` (MoE experts)."""
+    return frozenset(f"{name}.{weight}" if name else weight
+                     for name, submodule in module.named_modules()
+                     for weight in getattr(submodule, "GATHERED_WEIGHTS", ()))
+
+
+def xnnpack_partitioner(gathered_weights: frozenset[str] = frozenset()) -> Any:
+    """XNNPACK's partitioner with every default config, except that an fp32 linear whose weight
+    is one of `gathered_weights` takes that weight as a delegate input, not as a packed constant.
+
+    ExecuTorch's own switch for this, `force_non_static_weights_for_f32_linear`, applies to
+    every fp32 linear; turned on per node here, the other linears keep weights packed at load.
+    """
+    from executorch.backends.xnnpack.partition.config import ALL_PARTITIONER_CONFIGS
+    from executorch.backends.xnnpack.partition.config.gemm_configs import LinearConfig
+    from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
+
+    class GatheredWeightLinearConfig(LinearConfig):
+        def get_deps(self, node: fx.Node, ep: ExportedProgram) -> tuple[bool, list[fx.Node]]:
+            weight = node.args[1]
+            name = ep.graph_signature.inputs_to_parameters.get(getattr(weight, "name", ""))
+            self.force_non_static_weights_for_f32_linear = name in gathered_weights
+            return super().get_deps(node, ep)
+
+    configs = [GatheredWeightLinearConfig if config is LinearConfig else config
+               for config in ALL_PARTITIONER_CONFIGS]
+    return XnnpackPartitioner(configs=configs)
+
+
 def _export(model: Backbone, shapes: ProgramShapes, quantize: str | None) -> dict[str, ExportedProgram]:
     model.eval()
     apply_quantization(model, quantize)
@@ -77,7 +120,6 @@ def _export(model: Backbone, shapes: ProgramShapes, quantize: str | None) -> dic
 
 def _to_program(model: Backbone, shapes: ProgramShapes,
                 exported: dict[str, ExportedProgram]) -> tuple[bytes, dict[str, DelegationCoverage]]:
-    from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
     from executorch.exir import ExecutorchBackendConfig, to_edge_transform_and_lower
     from executorch.exir.passes import MemoryPlanningPass
     from executorch.exir.passes.sym_shape_eval_pass import ConstraintBasedSymShapeEvalPass
@@ -91,8 +133,9 @@ def _to_program(model: Backbone, shapes: ProgramShapes,
             emit_mutable_buffer_names=shapes.llm_ops,
             sym_shape_eval_pass=ConstraintBasedSymShapeEvalPass())
     with shared_provenance():
+        partitioner = xnnpack_partitioner(gathered_weight_names(PrefillProgram(model)))
         edge = to_edge_transform_and_lower(
-            exported, partitioner=[XnnpackPartitioner()], constant_methods=constant_methods(model, shapes))
+            exported, partitioner=[partitioner], constant_methods=constant_methods(model, shapes))
         coverage = delegation_coverage(edge)
         return edge.to_executorch(config).buffer, coverage
 
@@ -123,7 +166,7 @@ def lower_model(model: Backbone, shapes: ProgramShapes, quantize: str | None = N
     every operator lowers alone (the fault is then in the glue or in their combination). With
     `localize=False` no isolation lowering is attempted (only the traceback and graph are read).
     """
-    check_quantize(quantize)
+    check_quantize(quantize, "quantize")
     started = time.perf_counter()
     exported = None
     with torch.no_grad(), warnings.catch_warnings():
@@ -140,7 +183,7 @@ def lower_model(model: Backbone, shapes: ProgramShapes, quantize: str | None = N
 def lower_arch_with_report(spec: ArchSpec, shapes: ProgramShapes, quantize: str | None = None,
                            seed: int = 0) -> LoweredProgram:
     """Build `spec` with weights from `seed` and lower it; returns bytes, coverage and timing."""
-    check_quantize(quantize)
+    check_quantize(quantize, "quantize")
     return lower_model(build_model(spec, seed=seed), shapes, quantize)
 
 

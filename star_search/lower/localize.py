@@ -139,16 +139,20 @@ class _MixerStep(nn.Module):
 
 
 def _lowers(programs: dict[str, tuple[nn.Module, tuple[Tensor, ...]]]) -> bool:
-    """True when every (module, example inputs) pair exports and lowers to XNNPACK."""
-    from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
+    """True when every (module, example inputs) pair exports and lowers to XNNPACK, partitioned
+    as a whole program is (`export.xnnpack_partitioner`)."""
     from executorch.exir import to_edge_transform_and_lower
 
+    # Imported here: export imports this module.
+    from star_search.lower.export import gathered_weight_names, xnnpack_partitioner
+
+    gathered = frozenset().union(*(gathered_weight_names(module) for module, _ in programs.values()))
     try:
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             exported = {name: torch.export.export(module, inputs, strict=False)
                         for name, (module, inputs) in programs.items()}
-            to_edge_transform_and_lower(exported, partitioner=[XnnpackPartitioner()]).to_executorch()
+            to_edge_transform_and_lower(exported, partitioner=[xnnpack_partitioner(gathered)]).to_executorch()
     except Exception:
         return False
     return True

@@ -28,6 +28,17 @@ Expert compute has no data-dependent shapes, so it exports with torch.export: wh
 arrive (tokens · top_k < num_experts, i.e. decode) the chosen experts' weights are gathered per
 token, reading only active weights; otherwise every expert runs on every token (the wide SwiGLU)
 and unchosen experts get weight zero, cheaper than per-token gathers for a prompt.
+
+Stored once per program: the two paths read the same three parameters, the prompt path through
+XNNPACK, the gather on portable kernels. `GATHERED_WEIGHTS` names them so that lowering hands
+them to XNNPACK as inputs rather than as packed constants of its own (`lower/export.py`); the
+program then holds one copy, in its constant segment, which both methods read.
+
+Quantized (8da4w, `lower/quantize.py`): the three become torchao `IntxUnpackedToInt8Tensor`s,
+int4 values held in int8 with one scale per group of input channels (along d for w1/w3, along
+E·I for w2, so groups never straddle experts). The prompt path runs them as XNNPACK's dynamically
+quantized linears (int8 activations); the gather reads the chosen experts' int8 values and
+scales and dequantizes them (weight-only int4: activations stay fp32).
 """
 
 from __future__ import annotations
@@ -43,6 +54,9 @@ _NORM_EPS = 1e-6
 
 
 class MixtureOfExperts(FeedForward):
+    # Read by both paths: XNNPACK linears (prompt) and portable index_select (decode).
+    GATHERED_WEIGHTS = ("w1", "w3", "w2")
+
     def __init__(self, d_model: int, expert_dim: int, num_experts: int, top_k: int):
         super().__init__()
         self.d_model = d_model
@@ -77,18 +91,16 @@ class MixtureOfExperts(FeedForward):
 
     def _gathered(self, flat: Tensor, weights: Tensor, experts: Tensor) -> Tensor:
         """Each token through its own top_k experts, weights gathered per token."""
-        # Gather rows of the parameters themselves by hidden-unit number with index_select (a
-        # row copy in ExecuTorch's portable kernels; advanced indexing there goes element by
-        # element, and a view or transpose of a parameter becomes a copy of every expert).
         n, k, size = flat.shape[0], self.top_k, self.expert_dim
+        # Hidden-unit numbers of the chosen experts, [n·k·size].
         units = (experts[..., None] * size + torch.arange(size, device=flat.device)).reshape(-1)
-        w1 = torch.index_select(self.w1, 0, units).reshape(n, k * size, self.d_model)
-        w3 = torch.index_select(self.w3, 0, units).reshape(n, k * size, self.d_model)
+        w1 = _select_units(self.w1, 0, units).reshape(n, k * size, self.d_model)
+        w3 = _select_units(self.w3, 0, units).reshape(n, k * size, self.d_model)
         column = flat[:, :, None]
         gate = torch.bmm(w1, column).reshape(n, k, size)
         up = torch.bmm(w3, column).reshape(n, k, size)
         hidden = (F.silu(gate) * up * weights[..., None]).reshape(n, k * size, 1)
-        w2 = torch.index_select(self.w2, 1, units).reshape(self.d_model, n, k * size).transpose(0, 1)
+        w2 = _select_units(self.w2, 1, units).reshape(self.d_model, n, k * size).transpose(0, 1)
         return torch.bmm(w2, hidden).reshape(n, self.d_model)
 
     def _dense(self, flat: Tensor, weights: Tensor, experts: Tensor) -> Tensor:
@@ -110,3 +122,26 @@ class MixtureOfExperts(FeedForward):
         with torch.no_grad():
             load = tokens_per_expert.to(self.expert_bias.dtype)
             self.expert_bias += rate * torch.sign(load.mean() - load)
+
+
+def _select_units(weight: Tensor, dim: int, units: Tensor) -> Tensor:
+    """Hidden units `units` along `dim` of an expert weight (rows of w1/w3, columns of w2), float.
+
+    index_select on the parameter itself: a row copy in ExecuTorch's portable kernels (advanced
+    indexing there goes element by element, and a view or transpose of a parameter becomes a
+    copy of every expert). A quantized weight (see the module docstring) is gathered as int8
+    values plus their group scales; its zero points are 0 (symmetric). The int8 → float step is
+    a `dequantize_per_tensor` with scale 1, which XNNPACK runs (a plain dtype cast stays on a
+    portable kernel ~5x slower); the op is registered by torchao, loaded with any such weight.
+    """
+    if not hasattr(weight, "qdata"):
+        return torch.index_select(weight, dim, units)
+    group = weight.block_size[1]
+    values = torch.index_select(weight.qdata, dim, units)
+    # Scales are [rows, columns / group]: a gathered row keeps all its scales; gathered columns
+    # come in whole groups (expert_dim is a multiple of the group), one scale per group.
+    scale_units = units if dim == 0 else torch.div(units[::group], group, rounding_mode="floor")
+    scale = torch.index_select(weight.scale, dim, scale_units)
+    values = torch.ops.quantized_decomposed.dequantize_per_tensor(values, 1.0, 0, -8, 7, torch.int8)
+    rows = values.shape[0]
+    return (values.reshape(rows, -1, group) * scale[..., None]).reshape(rows, -1)

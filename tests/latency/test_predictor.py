@@ -9,8 +9,8 @@ import pytest
 
 from star_search.latency import LatencyPredictor, validate
 from star_search.latency.sampling import draw_archs
-from star_search.lower import ProgramCache
 from star_search.profiler.device_profile import parse_profile
+from star_search.profiler.meter import Meter
 from star_search.space import parse_space
 
 pytestmark = pytest.mark.slow
@@ -34,9 +34,9 @@ PROFILE = {
 def built(tmp_path_factory) -> tuple[LatencyPredictor, Path, list[str]]:
     root = tmp_path_factory.mktemp("latency")
     lines: list[str] = []
-    predictor = LatencyPredictor.load_or_build(parse_profile(PROFILE), root / "latency",
-                                               ProgramCache(root / "programs"), space=parse_space(SPACE),
-                                               echo=lines.append)
+    profile = parse_profile(PROFILE)
+    predictor = LatencyPredictor.load_or_build(profile, root / "latency", Meter.for_profile(profile, root),
+                                               space=parse_space(SPACE), echo=lines.append)
     return predictor, root, lines
 
 
@@ -68,9 +68,9 @@ def test_predictions_are_labelled_and_plausible(built):
 
 def test_reopening_times_nothing_and_validation_reports_json(built):
     predictor, root, _ = built
-    again = LatencyPredictor.load_or_build(predictor.profile, root / "latency",
-                                           ProgramCache(root / "programs"), space=parse_space(SPACE),
-                                           echo=lambda line: None)
+    meter = Meter.for_profile(predictor.profile, root)
+    again = LatencyPredictor.load_or_build(predictor.profile, root / "latency", meter,
+                                           space=parse_space(SPACE), echo=lambda line: None)
     assert again.version == predictor.version and again.table.path == predictor.table.path
     assert again.ensure(draw_archs(parse_space(SPACE), 8, seed=3, target=predictor.profile.target)) == 0
     result = validate(again, parse_space(SPACE), n=2, seed=99, echo=lambda line: None, noise_check=True)

@@ -1,6 +1,9 @@
-"""A lowered program runs in the ExecuTorch runtime and agrees with the PyTorch model."""
+"""A lowered program runs in the ExecuTorch runtime and agrees with the PyTorch model; an MoE
+program stores its experts once and runs in the profiler's runtime."""
 
 from __future__ import annotations
+
+import os
 
 import pytest
 import torch
@@ -8,7 +11,11 @@ from executorch.runtime import Runtime
 
 from star_search.errors import SpecError
 from star_search.lower import CachedProgram, ProgramShapes, lower_arch
+from star_search.lower.export import gathered_weight_names
 from star_search.model import build_model
+from star_search.ops.moe import MixtureOfExperts
+from star_search.profiler.local import LocalBackend
+from star_search.profiler.protocol import MeasurementProtocol
 from star_search.spec import ArchSpec
 
 TOLERANCE = 1e-4
@@ -67,3 +74,35 @@ def test_shapes_and_quantize_are_validated(tiny_spec: ArchSpec, tiny_shapes: Pro
         ProgramShapes(prompt_len=8, max_seq_len=16, dtype="int3")
     with pytest.raises(SpecError, match="quantize"):
         lower_arch(tiny_spec, tiny_shapes, quantize="2bit")
+
+
+def test_moe_expert_weights_are_stored_once(tiny_moe_program: CachedProgram,
+                                            tiny_moe_spec: ArchSpec) -> None:
+    """Prefill's XNNPACK linears and decode's gathers read one copy of the expert weights."""
+    model = build_model(tiny_moe_spec)
+    experts = [getattr(block.ffn, name) for block in model.blocks
+               for name in MixtureOfExperts.GATHERED_WEIGHTS]
+    assert gathered_weight_names(model) == {
+        f"blocks.{index}.ffn.{name}" for index in range(len(model.blocks))
+        for name in MixtureOfExperts.GATHERED_WEIGHTS}
+    expert_bytes = sum(weight.nbytes for weight in experts)
+    param_bytes = sum(parameter.nbytes for parameter in model.parameters())
+    # Every parameter once, the tied embedding a second time (decode's embedding gather reads
+    # the constant, the LM head is packed by XNNPACK) and some program overhead; the experts
+    # a second time (768 KiB here) would not fit.
+    budget = param_bytes + model.embed.weight.nbytes + expert_bytes // 4
+    assert tiny_moe_program.size_bytes < budget, (
+        f"{tiny_moe_program.size_bytes} B program for {param_bytes} B of parameters "
+        f"({expert_bytes} B of experts)")
+
+
+def test_moe_programs_run_in_the_profiler(tiny_moe_program: CachedProgram,
+                                          tiny_moe_8da4w_program: CachedProgram,
+                                          tiny_moe_shapes: ProgramShapes) -> None:
+    protocol = MeasurementProtocol(threads=min(2, len(os.sched_getaffinity(0))), warmup=1,
+                                   repeats=2, max_repeats=2,
+                                   prompt_len=tiny_moe_shapes.prompt_len, decode_steps=4)
+    for program in (tiny_moe_program, tiny_moe_8da4w_program):
+        measurement = LocalBackend().measure(program.path, protocol)
+        assert measurement.ttft_ms > 0 and measurement.decode_p50_ms > 0
+        assert measurement.peak_rss_bytes > measurement.baseline_rss_bytes > 0

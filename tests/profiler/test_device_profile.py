@@ -63,7 +63,8 @@ def test_llm_ops_reaches_the_program_shapes() -> None:
     raw["shapes"].update(llm_ops=True, dynamic_prompt=True)
     shapes = parse_profile(raw).shapes.program
     assert shapes.llm_ops and shapes.to_dict()["llm_ops"] is True  # so it enters program cache keys
-    assert shapes.dynamic_prompt and shapes.max_seq_len == raw["shapes"]["prompt_len"] + raw["shapes"]["decode_steps"]
+    assert shapes.dynamic_prompt
+    assert shapes.max_seq_len == raw["shapes"]["prompt_len"] + raw["shapes"]["decode_steps"]
 
 
 def test_the_profile_yields_the_protocol_the_profiler_takes() -> None:
@@ -73,7 +74,8 @@ def test_the_profile_yields_the_protocol_the_profiler_takes() -> None:
     assert isinstance(protocol, MeasurementProtocol)
     assert (protocol.threads, protocol.prompt_len, protocol.decode_steps) == (
         raw["threads"], raw["shapes"]["prompt_len"], raw["shapes"]["decode_steps"])
-    assert protocol.repeats == raw["protocol"]["repeats"] and protocol.timeout_s == raw["protocol"]["timeout_s"]
+    assert protocol.repeats == raw["protocol"]["repeats"]
+    assert protocol.timeout_s == raw["protocol"]["timeout_s"]
     # Without a protocol section the defaults are MeasurementProtocol's own (one set of defaults).
     del raw["protocol"]
     defaults = MeasurementProtocol()
