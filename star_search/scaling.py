@@ -51,7 +51,8 @@ class ProxySize:
     max_seq_len: int
 
 
-def _round_to(value: float, multiple: int) -> int:
+def round_to(value: float, multiple: int) -> int:
+    """`value` rounded to the nearest multiple of `multiple`, at least `multiple`."""
     return max(multiple, round(value / multiple) * multiple)
 
 
@@ -72,9 +73,9 @@ def proxy_spec(spec: ArchSpec, size: ProxySize) -> ArchSpec:
     experts = min(spec.moe_num_experts, size.max_experts)
     return spec.with_width(
         d_model=d_model, n_heads=n_heads, n_kv_heads=n_kv_heads, head_dim=head_dim,
-        ffn_dim=_round_to(spec.ffn_dim * scale, 8),
+        ffn_dim=round_to(spec.ffn_dim * scale, 8),
         vocab_size=size.vocab_size, max_seq_len=size.max_seq_len,
         ssm_state_dim=min(spec.ssm_state_dim, PROXY_STATE_DIM_CAP),
         moe_num_experts=experts, moe_top_k=min(spec.moe_top_k, experts),
-        moe_expert_dim=_round_to(spec.moe_expert_dim * scale, 8) if experts else 0,
+        moe_expert_dim=round_to(spec.moe_expert_dim * scale, 8) if experts else 0,
         name=f"{spec.name}-proxy" if spec.name else "proxy")

@@ -45,6 +45,7 @@ from dataclasses import dataclass, replace
 
 from star_search.errors import ExportError
 from star_search.presets import LFM2_HEAD_DIM, LFM2_KV_HEADS, LFM2_MAX_POSITIONS, LFM2_VOCAB, PRESETS
+from star_search.scaling import round_to
 from star_search.sizing import active_param_count, param_count
 from star_search.spec import ArchSpec, LayerSpec
 
@@ -166,10 +167,6 @@ def stretch_mixers(backbone: ArchSpec, n_layers: int, n_attention: int) -> tuple
 
 
 # ----- sizing helpers ------------------------------------------------------------------------
-def _round_to(value: float, multiple: int) -> int:
-    return max(multiple, multiple * round(value / multiple))
-
-
 def _even_up(value: float) -> int:
     return 2 * math.ceil(value / 2 - 1e-9)
 
@@ -195,7 +192,7 @@ def _ffn_ratio(backbone: ArchSpec) -> float:
 
 def _anchor_depth(backbone: ArchSpec, rules: FamilyRules, target: int) -> int:
     """Rule 1: the even depth at the anchor width and the backbone's FFN ratio closest to `target`."""
-    ffn = _round_to(_ffn_ratio(backbone) * rules.anchor_width, rules.multiple_of)
+    ffn = round_to(_ffn_ratio(backbone) * rules.anchor_width, rules.multiple_of)
 
     def miss(depth: int) -> int:
         attention = _attention_count(backbone, depth)
@@ -208,15 +205,15 @@ def _anchor_depth(backbone: ArchSpec, rules: FamilyRules, target: int) -> int:
 def _width_for(rules: FamilyRules, count: int, anchor_count: int) -> tuple[int, float]:
     """Rule 2: (width under the cap, the uncapped width wanted)."""
     wanted = rules.anchor_width * math.sqrt(count / anchor_count)
-    return min(rules.max_width, _round_to(wanted, rules.width_step)), wanted
+    return min(rules.max_width, round_to(wanted, rules.width_step)), wanted
 
 
 def _fit_width(exact: float, error_at: Callable[[int], float], rules: FamilyRules) -> int:
     """Rule 5's rounding: a multiple of 256, or of 64 when 256 misses the target by more than 1%."""
-    coarse = _round_to(exact, rules.multiple_of)
+    coarse = round_to(exact, rules.multiple_of)
     if abs(error_at(coarse)) <= rules.fine_rounding_above:
         return coarse
-    return _round_to(exact, rules.fine_multiple_of)
+    return round_to(exact, rules.fine_multiple_of)
 
 
 def _solve_ffn(spec: ArchSpec, target: int, rules: FamilyRules) -> int:
