@@ -57,6 +57,7 @@ from star_search.presets import preset
 from star_search.profiler.device_profile import DeviceProfile, load_profile, parse_profile, with_changes
 from star_search.profiler.meter import Meter
 from star_search.profiler.protocol import MeasurementProtocol
+from star_search.progress import console_progress
 from star_search.sizing import param_count
 from star_search.spec import ArchSpec, LayerSpec
 
@@ -151,12 +152,14 @@ def lower_all(specs: dict[str, ArchSpec], profiles: dict[str, DeviceProfile], ca
     order = sorted(keys, key=lambda key: (-param_count(specs[key[0]]), key[1] == "fp32"))
     started = time.perf_counter()
     programs = {}
-    with ProcessPoolExecutor(jobs, mp_context=get_context("spawn"), max_tasks_per_child=1) as pool:
+    with ProcessPoolExecutor(jobs, mp_context=get_context("spawn"), max_tasks_per_child=1) as pool, \
+            console_progress().task("lowering", len(order), "programs") as task:
         futures = {pool.submit(_lower_one, profiles[dtype].to_dict(), specs[name].to_json(),
                                str(cache_dir)): (name, dtype) for name, dtype in order}
         for future in as_completed(futures):
             name, dtype = futures[future]
             facts = future.result()
+            task.advance(note=f"{name} {dtype}")
             facts["done_after_s"] = time.perf_counter() - started
             programs[name, dtype] = facts
             how = "from cache" if facts["hit"] else f"lowered in {facts['lowering_s']:.0f} s"
@@ -177,24 +180,25 @@ def measure_rounds(specs: dict[str, ArchSpec], profiles: dict[str, DeviceProfile
     samples: dict[tuple[str, str], dict[str, list[float]]] = {
         (name, dtype): {"prefill_short": [], "prefill_long": [], "decode": [], "rss_mib": []}
         for name in specs for dtype in profiles}
-    for round_index in range(rounds):
-        for name, dtype in samples:
+    with console_progress().task("measuring", rounds * len(samples) * 2, "runs") as task:
+        for round_index, name, dtype, prompt in ((r, n, d, p) for r in range(rounds) for n, d in samples
+                                                 for p in (short, long)):
             profile = profiles[dtype]
-            for prompt in (short, long):
-                steps = 1 if prompt == short else scale.decode_steps
-                reading = meters[dtype].measure(specs[name], protocol(profile, prompt, steps), fresh=True)
-                m = reading.measurement
-                figures = samples[name, dtype]
-                if prompt == short:
-                    figures["prefill_short"].append(m.prefill_tok_s)
-                else:
-                    figures["prefill_long"].append(m.prefill_tok_s)
-                    figures["decode"].append(m.decode_tok_s)
-                    figures["rss_mib"].append(m.peak_rss_bytes / 2**20)
-                print(f"round {round_index} {name} {dtype} prompt {prompt}: prefill "
-                      f"{m.prefill_tok_s:,.1f} tok/s" + (f", decode {m.decode_tok_s:.2f} tok/s, peak RSS "
-                                                          f"{m.peak_rss_bytes / 2**20:,.0f} MiB"
-                                                          if prompt == long else ""), flush=True)
+            steps = 1 if prompt == short else scale.decode_steps
+            reading = meters[dtype].measure(specs[name], protocol(profile, prompt, steps), fresh=True)
+            m = reading.measurement
+            figures = samples[name, dtype]
+            if prompt == short:
+                figures["prefill_short"].append(m.prefill_tok_s)
+            else:
+                figures["prefill_long"].append(m.prefill_tok_s)
+                figures["decode"].append(m.decode_tok_s)
+                figures["rss_mib"].append(m.peak_rss_bytes / 2**20)
+            print(f"round {round_index} {name} {dtype} prompt {prompt}: prefill "
+                  f"{m.prefill_tok_s:,.1f} tok/s" + (f", decode {m.decode_tok_s:.2f} tok/s, peak RSS "
+                                                      f"{m.peak_rss_bytes / 2**20:,.0f} MiB"
+                                                      if prompt == long else ""), flush=True)
+            task.advance(note=f"round {round_index} {name} {dtype} prompt {prompt}")
     return samples
 
 

@@ -24,6 +24,7 @@ from star_search.presets import lfm2_layers
 from star_search.profiler.device_profile import load_profile, with_changes
 from star_search.profiler.measurement import Measurement
 from star_search.profiler.meter import Meter
+from star_search.progress import console_progress
 from star_search.resources import resolve_config
 from star_search.shapes import QUANTIZATIONS
 from star_search.sizing import active_param_count, param_count
@@ -71,12 +72,14 @@ def main() -> None:
               f"active {active_param_count(spec):,} lowered in {program.lowering_s:.1f} s, "
               f"{program.size_bytes / 2**20:.1f} MiB")
     results: dict[str, list[dict[str, float]]] = {spec.name: [] for spec in models}
-    for round_index in range(args.rounds):
-        for spec in models:
-            result = figures(meter.measure(spec, fresh=True).measurement)
-            results[spec.name].append(result)
-            shown = ", ".join(f"{key} {value:.2f}" for key, value in result.items())
-            print(f"round {round_index} {spec.name}: {shown}")
+    with console_progress().task("measuring", args.rounds * len(models), "runs") as task:
+        for round_index in range(args.rounds):
+            for spec in models:
+                result = figures(meter.measure(spec, fresh=True).measurement)
+                results[spec.name].append(result)
+                shown = ", ".join(f"{key} {value:.2f}" for key, value in result.items())
+                print(f"round {round_index} {spec.name}: {shown}")
+                task.advance(note=f"round {round_index} {spec.name}")
     protocol = meter.protocol
     print(f"\nmedian over {args.rounds} rounds (threads {protocol.threads}, prompt {protocol.prompt_len}, "
           f"{protocol.decode_steps} decode steps)")

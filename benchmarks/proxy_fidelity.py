@@ -39,6 +39,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from star_search.progress import console_progress
 from star_search.proxies import ProxyConfig, proxy_config_for_tier, run_suite
 from star_search.proxies.fidelity import FIDELITY_PATTERNS, arch_from_pattern, kendall_tau_b
 from star_search.proxies.suite import resolve_device, weighted_quality
@@ -138,11 +139,13 @@ def run_jobs(patterns: list[str], kinds: dict[str, ProxyConfig], workers: int, r
     if not run or not todo:
         return done
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool, \
+            console_progress().task("proxy fidelity", len(todo), "jobs") as task:
         futures = {pool.submit(score, kind, pattern, wanted[(kind, pattern)]): (kind, pattern)
                    for kind, pattern in todo}
         for future in as_completed(futures):
             record = future.result()
+            task.advance(note=f"{record['kind']} {record['pattern']}")
             done[(record["kind"], record["pattern"])] = record
             stored[(record["kind"], record["pattern"], stored_key(record))] = record
             print(f"  {record['kind']:<9} {record['pattern']:<10} quality {record['quality']:.3f} "

@@ -30,6 +30,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from star_search.profiler.device_profile import load_profile
+from star_search.progress import console_progress
 from star_search.proxies.suite import proxy_config_for_tier
 from star_search.resources import resolve_config
 from star_search.scoring.hypervolume import hypervolume_box, hypervolume_history
@@ -89,10 +90,13 @@ def main() -> None:
 
     runs: dict[tuple[str, int], list[FrozenTrial]] = {}
     # Interleave samplers within each seed so the shared cache fills evenly.
-    for seed in args.seeds:
-        for sampler in args.samplers:
-            n = args.random_trials if sampler == "random" else args.trials
-            runs[sampler, seed] = run_one(args, sampler, seed, n)
+    with console_progress().task("searches", len(args.seeds) * len(args.samplers), "runs") as task:
+        for seed in args.seeds:
+            for sampler in args.samplers:
+                n = args.random_trials if sampler == "random" else args.trials
+                task.update(note=f"{sampler} seed {seed}")
+                runs[sampler, seed] = run_one(args, sampler, seed, n)
+                task.advance()
 
     points = {key: [feasible_values(t) for t in trials] for key, trials in runs.items()}
     every = np.asarray([p for ps in points.values() for p in ps if p is not None]).reshape(-1, len(NAMES))

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import hydra
 from omegaconf import OmegaConf
 
-from star_search.commands.configs import register_configs
+from star_search import logs
+from star_search.commands.configs import COMMANDS, check_override_keys, register_configs
 from star_search.errors import StarSearchError
 
 register_configs()
@@ -25,10 +27,18 @@ def _fail(err: StarSearchError) -> None:
     sys.exit(2)
 
 
-def _print_result(cfg: Any, run: Callable[..., Any]) -> None:
-    """Call `run` with the command's fields and print what it returns (errors: `_fail`)."""
+def _print_result(cfg: Any, run: Callable[..., Any], log_dir_field: str | None = None) -> None:
+    """Call `run` with the command's fields and print what it returns (errors: `_fail`).
+    log_dir_field: the field naming the folder that gets the command's log file."""
     try:
-        print(run(**vars(OmegaConf.to_object(cfg))))
+        fields = vars(OmegaConf.to_object(cfg))  # the configs' own range checks run here
+    except StarSearchError as err:
+        _fail(err)
+    if log_dir_field:
+        logs.log_to_file(Path(fields[log_dir_field]) / logs.LOG_FILE_NAME)
+    logs.adopt_self_handled_loggers()  # torch, imported with the command's module, has its own handler
+    try:
+        logs.echo(str(run(**fields)))
     except StarSearchError as err:
         _fail(err)
 
@@ -44,7 +54,7 @@ def search_main(cfg: Any) -> None:
     from star_search.commands.configs import SearchCommand
     from star_search.commands.search import run_search_command
 
-    _print_result(cfg, lambda **fields: run_search_command(SearchCommand(**fields)))
+    _print_result(cfg, lambda **fields: run_search_command(SearchCommand(**fields)), log_dir_field="out_dir")
 
 
 @_main("export")
@@ -140,7 +150,9 @@ commands:
            star-search latency build device=laptop_cpu space=demo
            star-search latency validate device=laptop_cpu space=demo n=20
 
-`star-search <command> --help` shows every key and its default (Hydra)."""
+`star-search <command> --help` shows every key and its default (Hydra).
+-v (or verbose=true) shows other libraries' warnings and logs too; a search's full log is always
+in OUT/star-search.log."""
 
 
 def _split_command(args: list[str]) -> tuple[str | None, list[str]]:
@@ -152,17 +164,28 @@ def _split_command(args: list[str]) -> tuple[str | None, list[str]]:
     return None, args
 
 
+VERBOSE_FLAGS = ("-v", "--verbose", "verbose=true", "verbose=True")
+
+
 def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
+    verbose = any(arg in VERBOSE_FLAGS for arg in args)
+    args = [arg for arg in args if arg not in VERBOSE_FLAGS and arg not in ("verbose=false", "verbose=False")]
+    logs.configure(verbose)
     command, overrides = _split_command(args)
     if command is None:
         print(USAGE, file=sys.stderr)
         sys.exit(0 if args and args[0] in ("-h", "--help") else 2)
+    try:
+        check_override_keys(COMMANDS[command.replace(" ", "_")], overrides)
+    except StarSearchError as err:
+        _fail(err)
+    # Logging is star_search.logs' job (Hydra's own would send every library's records to the console).
+    quiet_hydra = ["hydra/job_logging=none", "hydra/hydra_logging=none"]
     if command == "search":
-        hydra_args = ["hydra.run.dir=${out_dir}", "hydra.job.chdir=False"]
+        hydra_args = ["hydra.run.dir=${out_dir}", "hydra.job.chdir=False", *quiet_hydra]
     else:
-        hydra_args = ["hydra.run.dir=.", "hydra.output_subdir=null", "hydra/job_logging=none",
-                      "hydra/hydra_logging=none"]
+        hydra_args = ["hydra.run.dir=.", "hydra.output_subdir=null", *quiet_hydra]
     sys.argv = [f"star-search {command}", *hydra_args, *overrides]
     MAINS[command]()
 

@@ -1,15 +1,41 @@
 """The commands' structured configs: one dataclass per command, registered in Hydra's ConfigStore
 under the command's name (`star-search <command> --help` lists every key and its default).
 
-Only the commands room reads these; it turns them into the library's typed settings.
+Only the commands room reads these; it turns them into the library's typed settings. Hydra checks
+each override's type; the ranges are checked here, when the command's dataclass is built
+(`OmegaConf.to_object`), so a bad value is a `SpecError` naming its key before any work starts.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
+import re
+import typing
 from dataclasses import dataclass, field
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
+
+from star_search.errors import SpecError, no_such_key
+
+# Seeds reach numpy's generator through Optuna's samplers: 0 to 2**32 - 1.
+MAX_SEED = 2**32 - 1
+
+
+def _check_int(value: object, key: str, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise SpecError(key, value, "a positive integer" if minimum == 1 else f"an integer >= {minimum}")
+
+
+def _check_seed(value: object, key: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SEED:
+        raise SpecError(key, value, f"an integer seed between 0 and {MAX_SEED}")
+
+
+def _check_nonnegative(value: object, key: str, expected: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+        raise SpecError(key, value, expected)
 
 
 @dataclass
@@ -31,6 +57,14 @@ class SearchGroup:
     front_k: int = 1
     prune_margin: float = 0.1
 
+    def __post_init__(self) -> None:
+        for name, minimum in (("n_trials", 1), ("workers", 1), ("front_k", 1), ("heartbeat_interval_s", 1),
+                              ("grace_period_s", 1), ("population_size", 2)):
+            _check_int(getattr(self, name), f"search.{name}", minimum)
+        _check_seed(self.seed, "search.seed")
+        _check_nonnegative(self.twin_wait_s, "search.twin_wait_s", "seconds ≥ 0")
+        _check_nonnegative(self.prune_margin, "search.prune_margin", "a fraction ≥ 0, e.g. 0.1")
+
 
 @dataclass
 class ProxiesGroup:
@@ -41,6 +75,10 @@ class ProxiesGroup:
     scoring: str | None = None  # accuracy tasks scored by "accuracy" (tier default) or "probability"
     d_model: int | None = None  # proxy width (tier default 64; a multiple of the 16-wide heads)
     family_weights: Any = None  # {mqar: 2, byte_lm: 0.5}: a family's weight in quality (others 1)
+
+    def __post_init__(self) -> None:
+        if self.seed is not None:
+            _check_seed(self.seed, "proxies.seed")
 
 
 @dataclass
@@ -147,3 +185,29 @@ def register_configs() -> None:
     store = ConfigStore.instance()
     for name, node in COMMANDS.items():
         store.store(name=name, node=node)
+
+
+# An override of a key: `key=value`, and Hydra's `+key=value` (add), `++key=value` (force) and
+# `~key` (delete); `key@package` forms and flags are left to Hydra.
+_OVERRIDE = re.compile(r"(?:\+\+|\+|~)?([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*)(?:=(.*))?", re.DOTALL)
+
+
+def check_override_keys(config: type, overrides: list[str]) -> None:
+    """A `SpecError` for the first override whose key `config` (a command's dataclass) does not
+    have, with a close-match hint (`search.n_trial` → did you mean 'search.n_trials'?). Hydra would
+    say only that the key is not in the config, and would let `+search.foo=1` through unused."""
+    for override in overrides:
+        match = _OVERRIDE.fullmatch(override)
+        if not match or match.group(1).startswith("hydra.") or match.group(1) == "hydra":
+            continue
+        key, value = match.groups()
+        node: Any = config
+        parts = key.split(".")
+        for depth, part in enumerate(parts):
+            if not (isinstance(node, type) and dataclasses.is_dataclass(node)):
+                break  # below a free-form value (Any, a list, a mapping): Hydra's to check
+            hints = typing.get_type_hints(node)
+            if part not in hints:
+                prefix = "".join(f"{name}." for name in parts[:depth])
+                raise SpecError(key, value, no_such_key(prefix + part, [prefix + name for name in hints]))
+            node = hints[part]

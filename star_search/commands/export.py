@@ -7,6 +7,7 @@ from pathlib import Path
 from star_search.commands.studies import export_trial, storage_from_study_arg
 from star_search.errors import ExportError
 from star_search.export import export_preset
+from star_search.progress import console_progress
 
 
 def run_export(study: str | None, trial: int | None, study_name: str | None, preset: str | None,
@@ -16,9 +17,9 @@ def run_export(study: str | None, trial: int | None, study_name: str | None, pre
         raise ExportError(f"give exactly one of study=<run dir or storage URL> and preset=<name> "
                           f"(got study={study!r}, preset={preset!r})")
     if preset is not None:
-        result = export_preset(preset, Path(out_dir), family, weights, seed)
+        result = export_preset(preset, Path(out_dir), family, weights, seed, console_progress())
     else:
         assert study is not None
         result = export_trial(storage_from_study_arg(study), study_name, trial, Path(out_dir), family=family,
-                              weights=weights, seed=seed)
+                              weights=weights, seed=seed, progress=console_progress())
     return result.summary()

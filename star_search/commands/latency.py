@@ -17,6 +17,7 @@ from star_search.latency.predictor import LatencyPredictor
 from star_search.latency.validation import validate
 from star_search.profiler.device_profile import load_profile
 from star_search.profiler.meter import Meter
+from star_search.progress import console_progress
 from star_search.resources import resolve_config
 from star_search.space import SearchSpace, load_space
 
@@ -26,7 +27,7 @@ def _predictor(device: str, space: str, cache_dir: str) -> tuple[LatencyPredicto
     search_space = load_space(resolve_config(space, "search_spaces", "space"))
     root = Path(cache_dir)
     predictor = LatencyPredictor.load_or_build(profile, root / "latency", Meter.for_profile(profile, root),
-                                               space=search_space)
+                                               space=search_space, progress=console_progress())
     return predictor, search_space
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from star_search.commands.architectures import resolve_arch
+from star_search.progress import console_progress
 from star_search.proxies.catalog import all_tasks, families
 from star_search.proxies.config import proxy_config_for_tier
 from star_search.proxies.suite import SuiteResult, run_suite
@@ -63,7 +64,7 @@ def run_for_arch(arch: str, tier: str = "fast", json_out: str | None = None, **o
     value is not None); with `json_out`, also write `SuiteResult.to_dict()` there."""
     spec = resolve_arch(arch)
     config = proxy_config_for_tier(tier, **{k: v for k, v in overrides.items() if v is not None})
-    run = ProxyRun(spec, run_suite(spec, config))
+    run = ProxyRun(spec, run_suite(spec, config, console_progress()))
     if json_out:
         record = {"arch": spec.to_dict(), "proxy": run.result.to_dict()}
         Path(json_out).write_text(json.dumps(record, indent=1))

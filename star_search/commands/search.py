@@ -13,7 +13,9 @@ from star_search.commands.configs import SearchCommand
 from star_search.commands.studies import export_trial
 from star_search.errors import SpecError, StarSearchError
 from star_search.export import ExportResult, to_hf_config
+from star_search.logs import echo
 from star_search.profiler.device_profile import load_profile
+from star_search.progress import SILENT, Progress, console_progress
 from star_search.proxies.suite import proxy_config_for_tier
 from star_search.report import write_report, write_trials_csv
 from star_search.resources import resolve_config
@@ -109,12 +111,13 @@ def finish_run(outcome: SearchOutcome, echo: Callable[[str], None] = print, repo
     return SearchRun(outcome, report_path, csv_path, exported)
 
 
-def search_and_finish(settings: SearchSettings, echo: Callable[[str], None] = print) -> SearchRun:
+def search_and_finish(settings: SearchSettings, echo: Callable[[str], None] = print,
+                      progress: Progress = SILENT) -> SearchRun:
     """`star-search search`: run (or resume) the search, then finish the run."""
-    return finish_run(run_search(settings, echo), echo)
+    return finish_run(run_search(settings, echo, progress), echo)
 
 
 def run_search_command(command: SearchCommand) -> str:
     """`star-search search`: settings from the command, the search, the finished run; the last line."""
-    outcome = search_and_finish(build_search_settings(command)).outcome
+    outcome = search_and_finish(build_search_settings(command), echo, console_progress()).outcome
     return f"done: {outcome.n_complete} complete, {outcome.n_pruned} pruned, {outcome.n_failed} failed"

@@ -17,6 +17,7 @@ from optuna.trial import FrozenTrial
 
 from star_search.errors import ExportError, SpecError, StarSearchError
 from star_search.export import ExportResult, export_spec
+from star_search.progress import SILENT, Progress
 from star_search.report.load import load_study
 from star_search.scoring.selection import choose_trial
 from star_search.spec import ArchSpec
@@ -99,7 +100,7 @@ def provenance_for(study: optuna.Study, trial: FrozenTrial, arch_attr: str = "ar
 
 def export_trial(storage_url: str, study_name: str | None, trial_number: int | None, out_dir: str | Path,
                  arch_attr: str = "arch", family: bool = False, weights: bool = False,
-                 seed: int = 0) -> ExportResult:
+                 seed: int = 0, progress: Progress = SILENT) -> ExportResult:
     """Export a trial's spec from the study in `storage_url` into `out_dir`.
 
     `study_name` may be None when the storage holds exactly one study; `trial_number` None picks
@@ -121,5 +122,6 @@ def export_trial(storage_url: str, study_name: str | None, trial_number: int | N
     if any(value > 0 for value in trial.user_attrs.get("constraints") or []):
         notes.append(f"trial {trial.number} breaks at least one device budget")
     result = export_spec(spec, out_dir, f"trial {trial.number} of study '{study.study_name}'",
-                         provenance_for(study, trial, arch_attr), family, weights, seed, tuple(notes))
+                         provenance_for(study, trial, arch_attr), family, weights, seed, tuple(notes),
+                         progress)
     return replace(result, study_name=study.study_name, trial_number=trial.number)

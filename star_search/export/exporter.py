@@ -19,6 +19,7 @@ from star_search.export.family import family_table, scale_family
 from star_search.export.hf_config import CONFIG_FILE, write_hf_config
 from star_search.export.native import write_native
 from star_search.presets import preset
+from star_search.progress import SILENT, Progress
 from star_search.spec import ArchSpec
 
 FAMILY_TABLE_FILE = "family.md"
@@ -64,7 +65,8 @@ class ExportResult:
 
 
 def write_spec(spec: ArchSpec, out_dir: str | Path, provenance: dict[str, Any] | None = None,
-               weights: bool = False, seed: int = 0) -> tuple[list[Path], str | None, list[str]]:
+               weights: bool = False, seed: int = 0, progress: Progress = SILENT
+               ) -> tuple[list[Path], str | None, list[str]]:
     """Write `arch.json` (+ `provenance.json`) and `config.json` for `spec`; with `weights`, also
     seed-initialised weights. Returns (files, why config.json was skipped or None, notes)."""
     directory = Path(out_dir)
@@ -83,21 +85,30 @@ def write_spec(spec: ArchSpec, out_dir: str | Path, provenance: dict[str, Any] |
         from star_search.export.weights import write_weights
         from star_search.model import build_model
 
-        written, note = write_weights(build_model(spec, seed), directory)
+        with progress.task(f"weights of {spec.pattern()} at d_model {spec.d_model}", 2, "steps") as task:
+            task.update(note="initialising")
+            model = build_model(spec, seed)
+            task.advance(note="writing")
+            written, note = write_weights(model, directory)
+            task.advance(note="written")
         files += [path for path in written if path not in files]
         notes += [f"weights are initialised with seed {seed}, not trained"] + ([note] if note else [])
     return files, skipped, notes
 
 
 def _export_family(backbone: ArchSpec, out_dir: Path, source: str, provenance: dict[str, Any] | None,
-                   weights: bool, seed: int) -> ExportResult:
+                   weights: bool, seed: int, progress: Progress = SILENT) -> ExportResult:
     members = scale_family(backbone)
     results = []
-    for member in members:
-        directory = out_dir / member.target.name
-        files, skipped, notes = write_spec(member.spec, directory, provenance, weights, seed)
-        results.append(ExportResult(directory, f"{source}, size {member.target.name}", member.spec.arch_id,
-                                    member.spec.pattern(), tuple(files), skipped, tuple(notes)))
+    with progress.task("family export", len(members), "sizes") as task:
+        for member in members:
+            task.update(note=member.target.name)
+            directory = out_dir / member.target.name
+            files, skipped, notes = write_spec(member.spec, directory, provenance, weights, seed, progress)
+            results.append(ExportResult(directory, f"{source}, size {member.target.name}",
+                                        member.spec.arch_id, member.spec.pattern(), tuple(files), skipped,
+                                        tuple(notes)))
+            task.advance()
     table = family_table(members)
     table_path = out_dir / FAMILY_TABLE_FILE
     table_path.write_text(f"# Family of {backbone.pattern()} (arch_id {backbone.arch_id})\n\n"
@@ -107,23 +118,25 @@ def _export_family(backbone: ArchSpec, out_dir: Path, source: str, provenance: d
 
 
 def export_preset(name: str, out_dir: str | Path, family: bool = False, weights: bool = False,
-                  seed: int = 0) -> ExportResult:
+                  seed: int = 0, progress: Progress = SILENT) -> ExportResult:
     """Export the published model `name` (see `star_search.presets`), or the family scaled from it."""
     try:
         spec = preset(name)
     except SpecError as err:
         raise ExportError(str(err)) from err
-    return export_spec(spec, out_dir, f"preset {name}", family=family, weights=weights, seed=seed)
+    return export_spec(spec, out_dir, f"preset {name}", family=family, weights=weights, seed=seed,
+                       progress=progress)
 
 
 def export_spec(spec: ArchSpec, out_dir: str | Path, source: str, provenance: dict[str, Any] | None = None,
                 family: bool = False, weights: bool = False, seed: int = 0,
-                notes: tuple[str, ...] = ()) -> ExportResult:
+                notes: tuple[str, ...] = (), progress: Progress = SILENT) -> ExportResult:
     """Export `spec` (described as `source`, e.g. "trial 3 of study 'demo'") into `out_dir`, or with
     `family` the family scaled from it; `notes` are carried into the result."""
     directory = Path(out_dir)
     if family:
-        return replace(_export_family(spec, directory, source, provenance, weights, seed), notes=notes)
-    files, skipped, written_notes = write_spec(spec, directory, provenance, weights, seed)
+        return replace(_export_family(spec, directory, source, provenance, weights, seed, progress),
+                       notes=notes)
+    files, skipped, written_notes = write_spec(spec, directory, provenance, weights, seed, progress)
     return ExportResult(directory, source, spec.arch_id, spec.pattern(), tuple(files), skipped,
                         notes + tuple(written_notes))

@@ -33,6 +33,7 @@ from star_search.lower.cache import LOWERING_RECIPE_VERSION, toolchain_versions
 from star_search.profiler.device_profile import DeviceProfile
 from star_search.profiler.meter import Meter
 from star_search.profiler.protocol import MeasurementProtocol
+from star_search.progress import SILENT, Progress
 from star_search.space.schema import SearchSpace
 from star_search.spec import ArchSpec
 
@@ -68,7 +69,9 @@ def _fit(archs: Sequence[dict[str, Any]]) -> dict[str, LinearCorrection]:
 
 class LatencyPredictor:
     def __init__(self, profile: DeviceProfile, table: LatencyTable, meter: Meter,
-                 calibration: str | None = None, echo: Callable[[str], None] = print):
+                 calibration: str | None = None, echo: Callable[[str], None] = print,
+                 progress: Progress = SILENT):
+        self.progress = progress
         self.profile = profile
         self.table = table
         self.meter = meter
@@ -79,17 +82,17 @@ class LatencyPredictor:
 
     @classmethod
     def open(cls, profile: DeviceProfile, table_dir: Path, meter: Meter,
-             echo: Callable[[str], None] = print) -> LatencyPredictor:
+             echo: Callable[[str], None] = print, progress: Progress = SILENT) -> LatencyPredictor:
         """The predictor over the profile's table in `table_dir` (nothing is timed yet)."""
         table = LatencyTable.open(Path(table_dir), profile.name, table_settings(profile, meter.device_id))
-        return cls(profile, table, meter, echo=echo)
+        return cls(profile, table, meter, echo=echo, progress=progress)
 
     @classmethod
     def load_or_build(cls, profile: DeviceProfile, table_dir: Path, meter: Meter,
                       space: SearchSpace | None = None,
-                      echo: Callable[[str], None] = print) -> LatencyPredictor:
+                      echo: Callable[[str], None] = print, progress: Progress = SILENT) -> LatencyPredictor:
         """Open the table; with a `space`, time what it needs and calibrate on models drawn from it."""
-        predictor = cls.open(profile, table_dir, meter, echo)
+        predictor = cls.open(profile, table_dir, meter, echo, progress)
         if space is not None:
             predictor.build_for_space(space)
         elif predictor.table.calibrations:
@@ -110,18 +113,22 @@ class LatencyPredictor:
         if all(name in self.table.components(width) for width, names in needed.items() for name in names):
             return 0
         timed = 0
-        with self.table.locked():
-            for width, names in needed.items():
-                for name in sorted(names - set(self.table.components(width))):
-                    spec = component_spec(width, name, self.profile.latency.stack_layers)
-                    whole = self.meter.measure(spec, self.protocol)
-                    self.table.put_component(width, name, whole.figures())
-                    self.table.save()
-                    timed += 1
-                    m = whole.measurement
-                    self.echo(f"latency table: {name} at d_model={width.d_model} ({spec.n_layers} layers): "
-                              f"decode p50 {m.decode_p50_ms:.3f} ms, TTFT {m.ttft_ms:.2f} ms "
-                              f"({whole.seconds:.0f} s)")
+        with self.table.locked(), self.progress.task("latency table", None, "programs") as task:
+            missing = [(width, name) for width, names in needed.items()
+                       for name in sorted(names - set(self.table.components(width)))]
+            task.update(total=len(missing))
+            for width, name in missing:
+                spec = component_spec(width, name, self.profile.latency.stack_layers)
+                task.update(note=f"lowering and measuring {name} at d_model {width.d_model}")
+                whole = self.meter.measure(spec, self.protocol)
+                self.table.put_component(width, name, whole.figures())
+                self.table.save()
+                timed += 1
+                task.advance()
+                m = whole.measurement
+                self.echo(f"latency table: {name} at d_model={width.d_model} ({spec.n_layers} layers): "
+                          f"decode p50 {m.decode_p50_ms:.3f} ms, TTFT {m.ttft_ms:.2f} ms "
+                          f"({whole.seconds:.0f} s)")
         return timed
 
     def costs(self, spec: ArchSpec) -> dict[str, dict[str, float]]:
@@ -147,13 +154,15 @@ class LatencyPredictor:
         """Measure `specs` whole, fit the correction of each metric, store it under `key`."""
         self.ensure(specs)
         archs = []
-        for spec in specs:
-            whole = self.meter.measure(spec, self.whole_protocol)
-            measured = whole.figures()
-            archs.append({"arch_id": spec.arch_id, "pattern": spec.pattern(), "d_model": spec.d_model,
-                          "raw": self.raw(spec), "measured": {m: measured[m] for m in METRICS}})
-            self.echo(f"latency calibration: {spec.pattern()} d_model={spec.d_model} measured whole "
-                      f"({whole.seconds:.0f} s)")
+        with self.progress.task("latency calibration", len(specs), "models") as task:
+            for spec in specs:
+                whole = self.meter.measure(spec, self.whole_protocol)
+                task.advance()
+                measured = whole.figures()
+                archs.append({"arch_id": spec.arch_id, "pattern": spec.pattern(), "d_model": spec.d_model,
+                              "raw": self.raw(spec), "measured": {m: measured[m] for m in METRICS}})
+                self.echo(f"latency calibration: {spec.pattern()} d_model={spec.d_model} measured whole "
+                          f"({whole.seconds:.0f} s)")
         fits = _fit(archs)
         with self.table.locked():
             self.table.calibrations[key] = {"archs": archs,

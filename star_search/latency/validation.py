@@ -20,6 +20,7 @@ from typing import Any
 from star_search.latency.predictor import LatencyPredictor
 from star_search.latency.sampling import draw_archs
 from star_search.space.schema import SearchSpace
+from star_search.spec import ArchSpec
 
 # Validated figures: prefill (time to first token), decode and memory.
 VALIDATED = {"ttft_ms": "prefill (TTFT)", "decode_p50_ms": "decode p50",
@@ -119,18 +120,25 @@ def validate(predictor: LatencyPredictor, space: SearchSpace, n: int, seed: int,
     calibration = predictor.table.calibrations.get(predictor.calibration or "", {})
     exclude = {arch["arch_id"] for arch in calibration.get("archs", [])}
     cases = []
-    for spec in draw_archs(space, n, seed, predictor.profile.target, exclude=exclude):
-        prediction = predictor.predict(spec)
-        whole = predictor.meter.measure(spec, predictor.whole_protocol)
-        measured = whole.figures()
-        remeasured = None
-        if noise_check:
-            again = predictor.meter.measure(spec, predictor.whole_protocol, fresh=True).figures()
-            remeasured = {m: float(again[m]) for m in VALIDATED}
-        case = Case(spec.arch_id, spec.pattern(), spec.d_model, {m: float(prediction[m]) for m in VALIDATED},
-                    {m: float(measured[m]) for m in VALIDATED}, remeasured)
-        cases.append(case)
-        echo(f"held-out {len(cases)}/{n} {case.pattern:<10} d_model {case.d_model}: " + ", ".join(
-            f"{label} {case.error(m):+.1%}" for m, label in VALIDATED.items()))
+    with predictor.progress.task("latency validation", n, "held-out models") as task:
+        for spec in draw_archs(space, n, seed, predictor.profile.target, exclude=exclude):
+            cases.append(_validate_one(predictor, spec, noise_check))
+            task.advance()
+            case = cases[-1]
+            echo(f"held-out {len(cases)}/{n} {case.pattern:<10} d_model {case.d_model}: " + ", ".join(
+                f"{label} {case.error(m):+.1%}" for m, label in VALIDATED.items()))
     return ValidationResult(predictor.meter.backend.device_id, predictor.version, predictor.calibration,
                             space.name, cases, time.perf_counter() - start)
+
+
+def _validate_one(predictor: LatencyPredictor, spec: ArchSpec, noise_check: bool) -> Case:
+    """Predict and measure one held-out model (and re-measure it fresh with `noise_check`)."""
+    prediction = predictor.predict(spec)
+    whole = predictor.meter.measure(spec, predictor.whole_protocol)
+    measured = whole.figures()
+    remeasured = None
+    if noise_check:
+        again = predictor.meter.measure(spec, predictor.whole_protocol, fresh=True).figures()
+        remeasured = {m: float(again[m]) for m in VALIDATED}
+    return Case(spec.arch_id, spec.pattern(), spec.d_model, {m: float(prediction[m]) for m in VALIDATED},
+                {m: float(measured[m]) for m in VALIDATED}, remeasured)

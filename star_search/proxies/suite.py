@@ -18,6 +18,7 @@ from typing import Any
 import torch
 
 from star_search.errors import ProxyError
+from star_search.progress import SILENT, Progress
 from star_search.proxies.catalog import all_tasks
 from star_search.proxies.config import TIERS, ProxyConfig, proxy_config_for_tier
 from star_search.proxies.proxy_model import build_proxy, proxy_size
@@ -148,14 +149,16 @@ def resolve_device(device: str) -> str:
     return "cuda" if device == "cuda" or (device == "auto" and available) else "cpu"
 
 
-def run_suite(spec: ArchSpec, config: ProxyConfig) -> SuiteResult:
+def run_suite(spec: ArchSpec, config: ProxyConfig, progress: Progress = SILENT) -> SuiteResult:
     """Train the candidate's proxy on every selected setting jointly and score each."""
     tasks = config.select_tasks()
     small = proxy_spec(spec, proxy_size(config))
     device = resolve_device(config.device)
     model = build_proxy(small, config.seed).to(device)
     try:
-        result = train_and_evaluate(model, tasks, config)
+        with progress.task(f"proxy training {spec.pattern()}", config.steps, "steps") as task:
+            task.update(note=f"{len(tasks)} tasks jointly, {config.tier} tier")
+            result = train_and_evaluate(model, tasks, config, lambda step: task.advance())
     except RuntimeError as err:
         raise ProxyError(f"proxy training of {spec.pattern()} failed: {err}") from err
     scores = {task.name: _task_score(task, result, config.scoring) for task in tasks}

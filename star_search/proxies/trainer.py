@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -100,8 +100,10 @@ def sequence_loss(logits: Tensor, targets: Tensor) -> Tensor:
     return (per_token.sum(dim=1) / scored).mean()
 
 
-def train(model: Backbone, tasks: Sequence[Task], config: ProxyConfig) -> float:
-    """Train in place for `config.steps`; returns the mean loss of the last 10% of steps."""
+def train(model: Backbone, tasks: Sequence[Task], config: ProxyConfig,
+          on_step: Callable[[int], None] | None = None) -> float:
+    """Train in place for `config.steps`; returns the mean loss of the last 10% of steps.
+    on_step: called with the step number after each step (progress)."""
     device = next(model.parameters()).device
     rng = torch.Generator().manual_seed(config.seed)
     tokens = family_tokens(tasks)
@@ -132,6 +134,8 @@ def train(model: Backbone, tasks: Sequence[Task], config: ProxyConfig) -> float:
             experts.update()
             if step >= config.steps - max(1, int(config.steps * FINAL_LOSS_FRACTION)):
                 tail.append(float(loss.detach()))
+            if on_step is not None:
+                on_step(step)
     return sum(tail) / len(tail)
 
 
@@ -161,11 +165,12 @@ def evaluate(model: Backbone, tasks: Sequence[Task], n_samples: int, seed: int
     return values, probabilities
 
 
-def train_and_evaluate(model: Backbone, tasks: Sequence[Task], config: ProxyConfig) -> TrainResult:
+def train_and_evaluate(model: Backbone, tasks: Sequence[Task], config: ProxyConfig,
+                       on_step: Callable[[int], None] | None = None) -> TrainResult:
     """Train jointly on `tasks`, then score each; times in wall-clock seconds."""
     with torch_threads(config.threads), deterministic_algorithms():
         start = time.perf_counter()
-        final_loss = train(model, tasks, config)
+        final_loss = train(model, tasks, config, on_step)
         trained = time.perf_counter()
         values, probabilities = evaluate(model, tasks, config.eval_samples, config.seed)
     return TrainResult(values, probabilities, final_loss, trained - start, time.perf_counter() - trained)

@@ -12,6 +12,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
+from star_search.logs import configure_from_environment
 from star_search.proxies.suite import ProxyConfig, run_suite
 from star_search.spec import ArchSpec
 
@@ -28,7 +29,8 @@ class ProxyWorker:
 
     def submit(self, spec: ArchSpec, config: ProxyConfig) -> Future[dict[str, Any]]:
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                                             initializer=configure_from_environment)
         try:
             return self._pool.submit(_run, spec.to_json(), config)
         except BrokenProcessPool:

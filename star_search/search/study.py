@@ -16,9 +16,11 @@ from optuna.trial import FrozenTrial, TrialState
 from star_search.errors import SpecError
 from star_search.json_cache import JsonCache
 from star_search.profiler.meter import Meter
+from star_search.progress import SILENT, Progress, ProgressTask
 from star_search.scoring import DIRECTIONS, OBJECTIVE_NAMES
 from star_search.scoring.pareto import trial_feasible
 from star_search.search.candidate import CandidateEvaluator, Predictor
+from star_search.search.front_hypervolume import HYPERVOLUME_ATTR
 from star_search.search.objective import SearchObjective
 from star_search.search.proxy_worker import InlineProxyRunner, ProxyWorker
 from star_search.search.settings import SAMPLERS, SearchSettings
@@ -115,35 +117,61 @@ def progress_printer(total: int, echo: Callable[[str], None]) -> Callable[[optun
     return callback
 
 
+def search_note(study: optuna.Study) -> str:
+    """The search bar's status: trials running and failed, best quality and front hypervolume."""
+    trials = study.get_trials(deepcopy=False)
+    running = sum(t.state == TrialState.RUNNING for t in trials)
+    failed = sum(t.state == TrialState.FAIL for t in trials)
+    complete = [t for t in trials if t.state == TrialState.COMPLETE and t.values]
+    parts = [f"running {running}", f"failed {failed}"]
+    if complete:
+        parts.append(f"best quality {max(t.values[0] for t in complete):.3f}")
+        latest = max(complete, key=lambda t: t.number).user_attrs.get(HYPERVOLUME_ATTR)
+        if latest is not None:
+            parts.append(f"hypervolume {latest:.3f}")
+    return ", ".join(parts)
+
+
+def progress_bar(task: ProgressTask) -> Callable[[optuna.Study, FrozenTrial], None]:
+    def callback(study: optuna.Study, trial: FrozenTrial) -> None:
+        task.update(completed=finished_count(study), note=search_note(study))
+    return callback
+
+
 def latency_predictor(settings: SearchSettings, meter: Meter,
-                      echo: Callable[[str], None] = print) -> Predictor:
+                      echo: Callable[[str], None] = print, progress: Progress = SILENT) -> Predictor:
     """The device's latency table predictor (built, or loaded when nothing it depends on changed)."""
     from star_search.latency import LatencyPredictor
 
     return LatencyPredictor.load_or_build(settings.profile, settings.resolved_cache_dir / "latency", meter,
-                                          space=settings.space, echo=echo)
+                                          space=settings.space, echo=echo, progress=progress)
 
 
-def optimize(study: optuna.Study, settings: SearchSettings, echo: Callable[[str], None]) -> None:
+def optimize(study: optuna.Study, settings: SearchSettings, echo: Callable[[str], None],
+             progress: Progress = SILENT) -> None:
     """This process's share of the search: trials until the study (all workers) has enough."""
     cache_dir = settings.resolved_cache_dir
     runner = ProxyWorker() if settings.parallel_proxies else InlineProxyRunner()
     meter = Meter.for_profile(settings.profile, cache_dir)
     pipeline = settings.resolved_pipeline
-    predictor = latency_predictor(settings, meter, echo) if "predict" in pipeline else None
+    predictor = latency_predictor(settings, meter, echo, progress) if "predict" in pipeline else None
     evaluator = CandidateEvaluator(settings.profile, settings.proxy_tiers, JsonCache(cache_dir / "results"),
                                    meter, runner, pipeline=pipeline, predictor=predictor,
                                    front_k=settings.front_k, prune_margin=settings.prune_margin)
     objective = SearchObjective(settings.space, evaluator, settings.twin_wait_s)
     try:
         if trials_to_start(study, settings.n_trials) > 0:
-            callbacks = [StopAtTrials(settings.n_trials), progress_printer(settings.n_trials, echo)]
-            study.optimize(objective, n_trials=None, catch=(Exception,), callbacks=callbacks)
+            with progress.task("search", settings.n_trials, "trials") as task:
+                task.update(completed=finished_count(study), note=search_note(study))
+                callbacks = [StopAtTrials(settings.n_trials), progress_printer(settings.n_trials, echo),
+                             progress_bar(task)]
+                objective.optimize(study, callbacks)  # stops on a full disk or a lost storage
     finally:
         runner.close()
 
 
-def run_search(settings: SearchSettings, echo: Callable[[str], None] = print) -> SearchOutcome:
+def run_search(settings: SearchSettings, echo: Callable[[str], None] = print,
+               progress: Progress = SILENT) -> SearchOutcome:
     """Run (or resume) a search until the study holds `n_trials` finished trials.
 
     With `settings.workers` > 1, that many processes on this machine share the study; other
@@ -159,7 +187,7 @@ def run_search(settings: SearchSettings, echo: Callable[[str], None] = print) ->
          f"running {max(0, to_start)} more{on_workers}")
     workers = start_workers(settings, settings.workers - 1) if to_start > 1 else []
     try:
-        optimize(study, settings, echo)
+        optimize(study, settings, echo, progress)
     finally:
         failures = join_workers(workers)
     for failure in failures:

@@ -20,11 +20,12 @@ if TYPE_CHECKING:
 def _work(settings: SearchSettings, index: int) -> None:
     import optuna
 
+    from star_search import logs
     from star_search.search.study import open_study, optimize
 
+    logs.configure_from_environment()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    optimize(open_study(settings, worker=index), settings,
-             lambda line: print(f"[worker {index}] {line}", flush=True))
+    optimize(open_study(settings, worker=index), settings, lambda line: logs.echo(f"[worker {index}] {line}"))
 
 
 def start_workers(settings: SearchSettings, count: int) -> list[BaseProcess]:

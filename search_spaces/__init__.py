@@ -1,0 +1,5 @@
+"""The shipped search spaces, installed as the package data `star_search.search_spaces`.
+
+This file only makes the folder importable from an editable install (see pyproject.toml's
+`[tool.setuptools]`); `star_search.resources` finds the YAML files by name.
+"""
