@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
-from star_search.errors import SpecError
+from star_search.errors import SpecError, no_such_key
 
 T = TypeVar("T")
 
@@ -25,6 +25,6 @@ def parse_section(cls: type[T], body: object, name: str, exclude: tuple[str, ...
     mapping = section_body(body, name)
     allowed = sorted(set(cls.__dataclass_fields__) - set(exclude))  # type: ignore[attr-defined]
     for key in mapping:
-        if key not in allowed:
-            raise SpecError(f"{name}.{key}", mapping[key], f"one of {allowed}")
+        if not isinstance(key, str) or key not in allowed:
+            raise SpecError(f"{name}.{key}", mapping[key], no_such_key(key, allowed))
     return cls(**mapping)

@@ -8,14 +8,51 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field, fields, replace
+import math
+from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from typing import Any
 
-from star_search.errors import SpecError
+from star_search.errors import SpecError, no_such_key, one_of
 
 MIXER_KINDS: tuple[str, ...] = ("conv", "attention", "ssm", "linear_attention")
 FFN_KINDS: tuple[str, ...] = ("swiglu", "moe")
 SPEC_FORMAT_VERSION = 1
+# Largest width, count or vocabulary: a signed 32-bit integer, what tensor shapes and the
+# ExecuTorch runners' arguments hold without overflow.
+MAX_SIZE = 2**31 - 1
+# Most layers one backbone may have (published LFM2 models have 16 to 24).
+MAX_LAYERS = 1024
+_SIZE_FIELDS = ("d_model", "n_heads", "n_kv_heads", "head_dim", "ffn_dim", "vocab_size", "conv_kernel",
+                "ssm_state_dim", "ssm_expand", "max_seq_len")
+_MOE_FIELDS = ("moe_num_experts", "moe_top_k", "moe_expert_dim")
+_LAYER_KEYS = ("mixer", "ffn")
+
+
+def check_size(value: object, field: str, minimum: int = 1) -> int:
+    """`value` when it is an integer (not a bool) between `minimum` and `MAX_SIZE`."""
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= MAX_SIZE:
+        raise SpecError(field, value, f"a positive integer (at most {MAX_SIZE})" if minimum == 1
+                        else f"an integer between {minimum} and {MAX_SIZE}")
+    return value
+
+
+def is_finite_number(value: object) -> bool:
+    """Whether `value` is an int or float (not a bool) that converts to a finite float."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer beyond the float range
+        return False
+
+
+def check_positive_number(value: object, field: str, below: float | None = None) -> float:
+    """`value` when it is a finite number (not a bool) above 0 (and below `below`)."""
+    if (not is_finite_number(value) or value <= 0  # type: ignore[operator]
+            or (below is not None and value >= below)):  # type: ignore[operator]
+        bound = f" and below {below}" if below is not None else ""
+        raise SpecError(field, value, f"a finite number above 0{bound}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -26,10 +63,10 @@ class LayerSpec:
     ffn: str = "swiglu"
 
     def __post_init__(self) -> None:
-        if self.mixer not in MIXER_KINDS:
-            raise SpecError("mixer", self.mixer, f"one of {list(MIXER_KINDS)}")
-        if self.ffn not in FFN_KINDS:
-            raise SpecError("ffn", self.ffn, f"one of {list(FFN_KINDS)}")
+        if not isinstance(self.mixer, str) or self.mixer not in MIXER_KINDS:
+            raise SpecError("mixer", self.mixer, one_of(self.mixer, MIXER_KINDS))
+        if not isinstance(self.ffn, str) or self.ffn not in FFN_KINDS:
+            raise SpecError("ffn", self.ffn, one_of(self.ffn, FFN_KINDS))
 
 
 @dataclass(frozen=True)
@@ -60,14 +97,21 @@ class ArchSpec:
     name: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
+        if not isinstance(self.layers, list | tuple):
+            raise SpecError("layers", self.layers, "a sequence of LayerSpec")
         object.__setattr__(self, "layers", tuple(self.layers))
-        for name in ("d_model", "n_heads", "n_kv_heads", "head_dim", "ffn_dim", "vocab_size",
-                     "conv_kernel", "ssm_state_dim", "ssm_expand", "max_seq_len"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-                raise SpecError(name, value, "a positive integer")
-        if not self.layers:
-            raise SpecError("layers", self.layers, "at least one layer")
+        for name in _SIZE_FIELDS:
+            check_size(getattr(self, name), name)
+        for name in _MOE_FIELDS:
+            check_size(getattr(self, name), name, minimum=0)
+        check_positive_number(self.rope_theta, "rope_theta")
+        check_positive_number(self.norm_eps, "norm_eps", below=1)
+        if not isinstance(self.tie_embeddings, bool):
+            raise SpecError("tie_embeddings", self.tie_embeddings, "true or false")
+        if not isinstance(self.name, str):
+            raise SpecError("name", self.name, "a string")
+        if not 1 <= len(self.layers) <= MAX_LAYERS:
+            raise SpecError("layers", self.layers, f"between 1 and {MAX_LAYERS} layers")
         for index, layer in enumerate(self.layers):
             if not isinstance(layer, LayerSpec):
                 raise SpecError(f"layers[{index}]", layer, "a LayerSpec")
@@ -79,6 +123,8 @@ class ArchSpec:
         if (self.d_model * self.ssm_expand) % self.head_dim and self.count("ssm"):
             raise SpecError("head_dim", self.head_dim,
                             f"a divisor of d_model*ssm_expand={self.d_model * self.ssm_expand}")
+        if self.count("ssm") and self.ssm_inner_dim > MAX_SIZE:
+            raise SpecError("ssm_expand", self.ssm_expand, f"d_model*ssm_expand at most {MAX_SIZE}")
         if any(layer.ffn == "moe" for layer in self.layers):
             if self.moe_num_experts < 2:
                 raise SpecError("moe_num_experts", self.moe_num_experts, "at least 2 for MoE")
@@ -87,8 +133,6 @@ class ArchSpec:
                                 f"between 1 and moe_num_experts={self.moe_num_experts}")
             if self.moe_expert_dim <= 0:
                 raise SpecError("moe_expert_dim", self.moe_expert_dim, "a positive integer")
-        if self.norm_eps <= 0:
-            raise SpecError("norm_eps", self.norm_eps, "a positive number")
 
     # ----- derived facts -------------------------------------------------------------------
     @property
@@ -124,30 +168,38 @@ class ArchSpec:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ArchSpec:
+    def from_dict(cls, data: object) -> ArchSpec:
+        """An ArchSpec from `to_dict`'s mapping; any malformed field is a `SpecError` naming it."""
         if not isinstance(data, dict):
             raise SpecError("arch", data, "a mapping of ArchSpec fields")
         data = dict(data)
         version = data.pop("format_version", SPEC_FORMAT_VERSION)
-        if version != SPEC_FORMAT_VERSION:
+        if isinstance(version, bool) or version != SPEC_FORMAT_VERSION:
             raise SpecError("format_version", version, f"{SPEC_FORMAT_VERSION}")
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise SpecError(unknown[0], data[unknown[0]], f"one of the ArchSpec fields {sorted(known)}")
-        raw_layers = data.get("layers")
+        known = [f.name for f in fields(cls)]
+        for key in data:
+            if not isinstance(key, str) or key not in known:
+                raise SpecError(str(key), data[key], no_such_key(key, known))
+        required = [f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING]
+        for name in required:
+            if name not in data:
+                raise SpecError(name, None, "a value (a required ArchSpec field)")
+        raw_layers = data["layers"]
         if not isinstance(raw_layers, list):
             raise SpecError("layers", raw_layers, "a list of {mixer, ffn} mappings")
         layers = []
         for index, raw in enumerate(raw_layers):
             if not isinstance(raw, dict) or "mixer" not in raw:
                 raise SpecError(f"layers[{index}]", raw, "a mapping with 'mixer' and optional 'ffn'")
-            layers.append(LayerSpec(mixer=raw["mixer"], ffn=raw.get("ffn", "swiglu")))
+            for key in raw:
+                if key not in _LAYER_KEYS:
+                    raise SpecError(f"layers[{index}].{key}", raw[key], no_such_key(key, _LAYER_KEYS))
+            try:
+                layers.append(LayerSpec(mixer=raw["mixer"], ffn=raw.get("ffn", "swiglu")))
+            except SpecError as err:
+                raise SpecError(f"layers[{index}].{err.field}", err.value, err.expected) from None
         data["layers"] = tuple(layers)
-        try:
-            return cls(**data)
-        except TypeError as err:
-            raise SpecError("arch", sorted(data), f"all required ArchSpec fields ({err})") from err
+        return cls(**data)
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent, sort_keys=True)
@@ -156,7 +208,9 @@ class ArchSpec:
     def from_json(cls, text: str) -> ArchSpec:
         try:
             data = json.loads(text)
-        except json.JSONDecodeError as err:
+        except RecursionError as err:
+            raise SpecError("arch.json", text[:60], "JSON nested less deeply") from err
+        except ValueError as err:  # JSONDecodeError, and integers too long for Python to read
             raise SpecError("arch.json", text[:60], f"valid JSON ({err})") from err
         return cls.from_dict(data)
 

@@ -9,7 +9,10 @@ depends on changed, and never otherwise. Inside: per width, the figures of each 
 whole and the fitted corrections.
 
 Writers hold an exclusive lock on `<file>.lock` from reading to writing (`LatencyTable.locked`),
-so workers sharing a cache directory never time the same program twice.
+so workers sharing a cache directory never time the same program twice. The file is written
+atomically (`atomic.atomic_write`): a crash leaves the old table or the new one. A damaged file
+(cut short, not JSON, not a table) is refused with a `StarSearchError` naming it, on opening, not
+later in the middle of a search; a full disk is a `DiskFullError` naming it, the old table intact.
 """
 
 from __future__ import annotations
@@ -23,8 +26,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from star_search.atomic import atomic_write
 from star_search.errors import StarSearchError
-from star_search.files import atomic_write
 from star_search.latency.blocks import WidthKey
 
 TABLE_FORMAT = 1
@@ -64,17 +67,27 @@ class LatencyTable:
     def reload(self) -> None:
         """Read the file again (another worker may have added rows)."""
         try:
-            data = json.loads(self.path.read_text())
+            data = json.loads(self.path.read_bytes())
         except FileNotFoundError:
             return
-        except json.JSONDecodeError as err:
-            raise StarSearchError(f"latency table {self.path} is damaged ({err}); "
-                                  "delete it to rebuild") from err
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise self._damaged(f"not JSON: {err}") from err
+        if not isinstance(data, dict):
+            raise self._damaged(f"a JSON {type(data).__name__}, not a table")
         if data.get("table_version") != self.version:
             raise StarSearchError(f"latency table {self.path} has version {data.get('table_version')!r}, "
                                   f"expected {self.version!r}; delete it to rebuild")
-        self.widths = data.get("widths", {})
-        self.calibrations = data.get("calibrations", {})
+        widths, calibrations = data.get("widths", {}), data.get("calibrations", {})
+        for name, rows in (("widths", widths), ("calibrations", calibrations)):
+            if not isinstance(rows, dict) or not all(isinstance(row, dict) for row in rows.values()):
+                raise self._damaged(f"its {name!r} are not a mapping of rows")
+        if not all(isinstance(row.get("components", {}), dict) for row in widths.values()):
+            raise self._damaged("a width's 'components' are not a mapping")
+        self.widths, self.calibrations = widths, calibrations
+
+    def _damaged(self, reason: str) -> StarSearchError:
+        return StarSearchError(f"latency table {self.path} is damaged ({reason}); delete it to rebuild "
+                               "(the measurements behind it are cached: a rebuild mostly reads them back)")
 
     def save(self) -> None:
         data = {"format": TABLE_FORMAT, "table_version": self.version, "settings": self.settings,

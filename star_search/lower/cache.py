@@ -2,21 +2,26 @@
 
 Layout under the cache directory, per key: `<key>.pte` (the program) and `<key>.json` (sidecar:
 the key's ingredients, sha256 of the program, its size in bytes, lowering wall time in seconds,
-delegation coverage). Both are written to a temporary file in the same directory and moved into
-place with `os.replace`, the sidecar last, so readers never see a half-written entry; an entry
-counts only when its sidecar exists. Concurrent workers lowering the same key both succeed and the
-last rename wins (lowering is deterministic, so the bytes agree).
+delegation coverage). Both are written with `atomic.atomic_write` (temporary file, fsync,
+`os.replace`), the sidecar last, so readers never see a half-written entry; an entry counts only
+when its sidecar exists and the program's bytes have the size and sha256 it records (checked once
+per program file and cache object). A damaged entry (a sidecar that does not parse, a program cut
+short by a crash or a partial copy of the folder) is named in a warning and lowered again; a
+writer killed mid-write leaves only a temporary file, deleted by the next lowering of that key.
+Concurrent workers lowering the same key both succeed and the last rename wins (lowering is
+deterministic, so the bytes agree). A full disk is a `DiskFullError` naming the file.
 
 A model of `isolate_above_params` parameters or more is lowered in a fresh child process that
 exits afterwards: export and lowering keep gigabytes that the parent would otherwise never hand
 back (a search process lowering 350M-parameter candidates one after another in-process grew past
-20 GB in three candidates), and a child killed for memory becomes a `LoweringError`.
+20 GB in three candidates), and a child killed (for memory, or mid-write) becomes a `LoweringError`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -25,8 +30,8 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from star_search.atomic import atomic_write, remove_stale_temps
 from star_search.errors import LoweringError
-from star_search.files import atomic_write
 from star_search.lower.coverage import DelegationCoverage
 from star_search.lower.export import lower_arch_with_report
 from star_search.lower.programs import ProgramShapes
@@ -40,6 +45,10 @@ LOWERING_RECIPE_VERSION = 2
 # Models this large or larger are lowered in a child process (see the module docstring); smaller
 # ones lower in-process, where a child's start-up (importing torch and ExecuTorch) would dominate.
 ISOLATE_ABOVE_PARAMS = 50_000_000
+# Programs are hashed in pieces this large when their sha256 is checked.
+HASH_CHUNK_BYTES = 1 << 24
+
+logger = logging.getLogger(__name__)
 
 
 def toolchain_versions() -> dict[str, str]:
@@ -81,6 +90,9 @@ class ProgramCache:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self.isolate_above_params = isolate_above_params
+        # Program files whose bytes matched their sidecar, as (path, size, mtime_ns): a program is
+        # hashed once per cache object, not on every lookup.
+        self._verified: set[tuple[Path, int, int]] = set()
 
     @staticmethod
     def key_fields(spec: ArchSpec, shapes: ProgramShapes, quantize: str | None) -> dict[str, Any]:
@@ -104,18 +116,45 @@ class ProgramCache:
 
     def lookup(self, spec: ArchSpec, shapes: ProgramShapes,
                quantize: str | None = None) -> CachedProgram | None:
-        """The cached entry, or None when absent or incomplete."""
+        """The cached entry, or None when absent, incomplete or damaged (named in a warning)."""
         pte_path, meta_path = self.paths(self.key(spec, shapes, quantize))
         if not (pte_path.is_file() and meta_path.is_file()):
             return None
         try:
-            meta = json.loads(meta_path.read_text())
+            meta = json.loads(meta_path.read_bytes())
             coverage = {name: DelegationCoverage.from_dict(part)
                         for name, part in meta["coverage"].items()}
-            return CachedProgram(pte_path, meta["sha256"], int(meta["size_bytes"]),
-                                 float(meta["lowering_s"]), coverage, hit=True)
-        except (json.JSONDecodeError, KeyError, TypeError, ValueError):
-            return None  # a damaged sidecar is a miss; the entry is rewritten
+            program = CachedProgram(pte_path, str(meta["sha256"]), int(meta["size_bytes"]),
+                                    float(meta["lowering_s"]), coverage, hit=True)
+        except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError,
+                AttributeError) as err:
+            _warn_damaged(meta_path, f"sidecar unreadable: {type(err).__name__}: {err}")
+            return None
+        damage = self._program_damage(program)
+        if damage is not None:
+            _warn_damaged(pte_path, damage)
+            return None
+        return program
+
+    def _program_damage(self, program: CachedProgram) -> str | None:
+        """Why the program's bytes are not the ones its sidecar records, or None when they are."""
+        try:
+            stat = program.path.stat()
+        except FileNotFoundError:
+            return "program missing"
+        state = (program.path, stat.st_size, stat.st_mtime_ns)
+        if state in self._verified:
+            return None
+        if stat.st_size != program.size_bytes:
+            return f"{stat.st_size} bytes, its sidecar records {program.size_bytes}"
+        digest = hashlib.sha256()
+        with program.path.open("rb") as handle:
+            while chunk := handle.read(HASH_CHUNK_BYTES):
+                digest.update(chunk)
+        if digest.hexdigest() != program.sha256:
+            return f"sha256 {digest.hexdigest()[:16]}…, its sidecar records {program.sha256[:16]}…"
+        self._verified.add(state)
+        return None
 
     def get_or_lower(self, spec: ArchSpec, shapes: ProgramShapes,
                      quantize: str | None = None) -> CachedProgram:
@@ -141,7 +180,8 @@ class ProgramCache:
                 program = future.result()
             except BrokenProcessPool as err:
                 raise LoweringError(f"the lowering process of {spec.pattern()} ({param_count(spec):,} "
-                                    "parameters) died before finishing (killed for memory?)") from err
+                                    "parameters) died before finishing (killed for memory, or from "
+                                    "outside?); nothing of it is served from the cache") from err
         return replace(program, hit=False)
 
     def _lower_here(self, spec: ArchSpec, shapes: ProgramShapes, quantize: str | None) -> CachedProgram:
@@ -158,11 +198,14 @@ class ProgramCache:
             "lowering_s": lowered.lowering_s,
             "coverage": {name: part.to_dict() for name, part in lowered.coverage.items()},
         }
+        for path in (pte_path, meta_path):  # what a writer killed mid-write left behind
+            remove_stale_temps(path)
         try:
             atomic_write(pte_path, lowered.pte)
             atomic_write(meta_path, json.dumps(meta, indent=2, sort_keys=True).encode())
-        except OSError as err:
+        except OSError as err:  # a full disk is a DiskFullError (not an OSError): the search stops
             raise LoweringError(f"cannot write {pte_path} to the program cache: {err}") from err
+        self._verified.add((pte_path, *_size_and_mtime(pte_path)))
         return CachedProgram(pte_path, digest, len(lowered.pte), lowered.lowering_s,
                              lowered.coverage, hit=False)
 
@@ -170,3 +213,12 @@ class ProgramCache:
 def _lower_into(directory: str, spec: ArchSpec, shapes: ProgramShapes, quantize: str | None) -> CachedProgram:
     """The child's side of `ProgramCache._lower_in_child`."""
     return ProgramCache(directory, isolate_above_params=None).get_or_lower(spec, shapes, quantize)
+
+
+def _size_and_mtime(path: Path) -> tuple[int, int]:
+    stat = path.stat()
+    return stat.st_size, stat.st_mtime_ns
+
+
+def _warn_damaged(path: Path, reason: str) -> None:
+    logger.warning("damaged program cache entry %s (%s): ignored, it is lowered again", path, reason)

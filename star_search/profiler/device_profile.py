@@ -16,18 +16,20 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from star_search.errors import ProfileError, SpecError
+from star_search.errors import ProfileError, SpecError, no_such_key, one_of
 from star_search.files import read_yaml
 from star_search.profiler.backends import BACKENDS, backend_kind
 from star_search.profiler.protocol import MeasurementProtocol
 from star_search.scaling import Target
 from star_search.sections import parse_section, section_body
-from star_search.shapes import ProgramShapes, check_count, check_quantize
-from star_search.spec import FFN_KINDS, MIXER_KINDS
+from star_search.shapes import ProgramShapes, check_quantize
+from star_search.spec import FFN_KINDS, MAX_LAYERS, MAX_SIZE, MIXER_KINDS, check_size, is_finite_number
 
 # The protocol's fields that come from elsewhere in the profile (threads, shapes), not `protocol:`.
 _PROTOCOL_FROM_PROFILE = ("threads", "prompt_len", "decode_steps")
 DEFAULT_CONTEXT_LEN = 4096
+# CPU ids a profile may pin to: Linux is built for at most 8192 CPUs (CONFIG_NR_CPUS).
+MAX_CPUS = 8192
 
 
 @dataclass(frozen=True)
@@ -49,12 +51,15 @@ class Shapes:
         program_keys = {f.name for f in fields(ProgramShapes)} - {"max_seq_len"}
         allowed = sorted(program_keys | {"decode_steps", "context_len", "quantize"})
         for key in mapping:
-            if key not in allowed:
-                raise SpecError(f"shapes.{key}", mapping[key], f"one of {allowed}")
-        decode_steps = check_count(mapping.pop("decode_steps", defaults.decode_steps), "shapes.decode_steps")
-        context_len = check_count(mapping.pop("context_len", DEFAULT_CONTEXT_LEN), "shapes.context_len")
+            if not isinstance(key, str) or key not in allowed:
+                raise SpecError(f"shapes.{key}", mapping[key], no_such_key(key, allowed))
+        decode_steps = check_size(mapping.pop("decode_steps", defaults.decode_steps), "shapes.decode_steps")
+        context_len = check_size(mapping.pop("context_len", DEFAULT_CONTEXT_LEN), "shapes.context_len")
         quantize = check_quantize(mapping.pop("quantize", None))
-        prompt_len = check_count(mapping.pop("prompt_len", defaults.prompt_len), "shapes.prompt_len")
+        prompt_len = check_size(mapping.pop("prompt_len", defaults.prompt_len), "shapes.prompt_len")
+        if prompt_len + decode_steps > MAX_SIZE:
+            raise SpecError("shapes.decode_steps", decode_steps,
+                            f"prompt_len + decode_steps at most {MAX_SIZE} tokens")
         program = ProgramShapes(prompt_len=prompt_len, max_seq_len=prompt_len + decode_steps, **mapping)
         return cls(program, decode_steps, context_len, quantize)
 
@@ -91,10 +96,13 @@ class LatencyTableSettings:
 
     def __post_init__(self) -> None:
         for name in ("stack_layers", "min_repeats"):
-            check_count(getattr(self, name), f"latency.{name}")
-        check_count(self.calibration_archs, "latency.calibration_archs", minimum=0)
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int):
-            raise SpecError("latency.seed", self.seed, "an integer")
+            check_size(getattr(self, name), f"latency.{name}")
+        check_size(self.calibration_archs, "latency.calibration_archs", minimum=0)
+        if self.stack_layers + 1 > MAX_LAYERS:
+            raise SpecError("latency.stack_layers", self.stack_layers, f"at most {MAX_LAYERS - 1} layers")
+        # Seeds Optuna's samplers, hence numpy's generator: 0 to 2**32 - 1.
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**32:
+            raise SpecError("latency.seed", self.seed, f"an integer between 0 and {2**32 - 1}")
 
 
 @dataclass(frozen=True)
@@ -113,16 +121,17 @@ class Budgets:
             value = getattr(self, f.name)
             integer = f.name == "params"
             kinds: tuple[type, ...] = (int,) if integer else (int, float)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, kinds) or value <= 0):
+            if value is not None and (not isinstance(value, kinds) or not is_finite_number(value)
+                                      or value <= 0):
                 raise SpecError(f"budgets.{f.name}", value,
-                                f"a positive {'integer' if integer else 'number'} or null")
+                                f"a finite positive {'integer' if integer else 'number'} or null")
 
 
 def _check_target(target: Target) -> Target:
     for name in ("d_model", "vocab_size"):
         value = getattr(target, name)
         if value is not None:
-            check_count(value, f"target.{name}")
+            check_size(value, f"target.{name}")
     return target
 
 
@@ -169,9 +178,15 @@ def _top_level_keys() -> list[str]:
 def _cores(value: object) -> tuple[int, ...] | None:
     if value is None:
         return None
-    if (not isinstance(value, list) or not value
-            or not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in value)):
+    if not isinstance(value, list) or not value:
         raise SpecError("cores", value, "a non-empty list of CPU indices or null")
+    seen: set[int] = set()
+    for index, core in enumerate(value):
+        if isinstance(core, bool) or not isinstance(core, int) or not 0 <= core < MAX_CPUS:
+            raise SpecError(f"cores[{index}]", core, f"a CPU index from 0 to {MAX_CPUS - 1}")
+        if core in seen:
+            raise SpecError(f"cores[{index}]", core, "a CPU index not already listed")
+        seen.add(core)
     return tuple(value)
 
 
@@ -182,8 +197,8 @@ def _operators(value: object) -> tuple[str, ...] | None:
     if not isinstance(value, list) or not value:
         raise SpecError("operators", value, f"a non-empty list from {kinds} or null")
     for index, kind in enumerate(value):
-        if kind not in kinds:
-            raise SpecError(f"operators[{index}]", kind, f"one of {kinds}")
+        if not isinstance(kind, str) or kind not in kinds:
+            raise SpecError(f"operators[{index}]", kind, one_of(kind, kinds))
     return tuple(value)
 
 
@@ -192,23 +207,29 @@ def _parse(raw: object) -> DeviceProfile:
         raise SpecError("profile", raw, "a mapping")
     allowed = _top_level_keys()
     for key in raw:
-        if key not in allowed:
-            raise SpecError(str(key), raw[key], f"one of {allowed}")
+        if not isinstance(key, str) or key not in allowed:
+            raise SpecError(str(key), raw[key], no_such_key(key, allowed))
     name = raw.get("name")
     if not isinstance(name, str) or not name:
         raise SpecError("name", name, "a non-empty string")
-    kind = backend_kind(raw.get("backend", "local"))
+    description = raw.get("description")
+    if description is not None and not isinstance(description, str):
+        raise SpecError("description", description, "a string or null")
+    backend = raw.get("backend", "local")
+    if not isinstance(backend, str) or backend not in BACKENDS:
+        raise SpecError("backend", backend, one_of(backend, sorted(BACKENDS)))
+    kind = backend_kind(backend)
     for other in BACKENDS.values():
         if other.section and other.section != kind.section and raw.get(other.section) is not None:
             raise SpecError(other.section, raw[other.section],
                             f"no '{other.section}' section with backend {kind.name} "
                             f"(it configures backend {other.name})")
-    threads = check_count(raw.get("threads", 1), "threads")
+    threads = check_size(raw.get("threads", 1), "threads")
     shapes = Shapes.parse(raw.get("shapes"))
     protocol = parse_section(MeasurementProtocol, raw.get("protocol"), "protocol",
                              exclude=_PROTOCOL_FROM_PROFILE)
     profile = DeviceProfile(
-        name=name, backend=kind.name, description=str(raw.get("description") or ""), threads=threads,
+        name=name, backend=kind.name, description=description or "", threads=threads,
         shapes=shapes,
         protocol=protocol.with_shapes(threads, shapes.prompt_len, shapes.decode_steps),
         target=_check_target(parse_section(Target, raw.get("target"), "target")),
@@ -216,6 +237,9 @@ def _parse(raw: object) -> DeviceProfile:
         latency=parse_section(LatencyTableSettings, raw.get("latency"), "latency"),
         backend_settings=kind.parse(section_body(raw.get(kind.section), kind.section or "")),
         cores=_cores(raw.get("cores")), operators=_operators(raw.get("operators")))
+    if profile.cores is not None and threads > len(profile.cores):
+        raise SpecError("threads", threads, f"at most the {len(profile.cores)} cores listed in "
+                        f"'cores' {list(profile.cores)} (one thread per pinned core)")
     kind.check(profile)
     return profile
 

@@ -11,10 +11,16 @@ Peak RSS is the child's own high-water mark since exec (VmHWM). The child is rea
 the kernel batches each thread's RSS counter updates, so the two reads of the high-water mark can
 differ by some pages. `ru_maxrss` itself is not used: Linux
 carries it over across execve, so it includes this (parent) process's size at spawn time.
+
+The child leads its own process group. When it outlives `protocol.timeout_s` (a hang, a stop
+signal, a runtime spinning), that whole group is killed, and so is every process descended from
+the child even if it left the group (found in /proc before the kill, while the family tree still
+leads to the child): a timed-out measurement leaves no process behind, only a `ProfilerError`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -57,6 +63,37 @@ def _signal_name(number: int) -> str:
         return signal.Signals(number).name
     except ValueError:
         return str(number)
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every live process descended from `pid`, read from /proc (none where there is no /proc)."""
+    children: dict[int, list[int]] = {}
+    try:
+        entries = [entry.name for entry in os.scandir("/proc") if entry.name.isdigit()]
+    except OSError:
+        return []
+    for name in entries:
+        try:
+            with open(f"/proc/{name}/stat", "rb") as handle:
+                stat = handle.read()
+        except OSError:  # ended meanwhile
+            continue
+        parent = int(stat[stat.rindex(b")") + 2:].split()[1])  # the command may hold spaces and ")"
+        children.setdefault(parent, []).append(int(name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), ()):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _kill_family(pid: int) -> None:
+    """SIGKILL process `pid`, its process group, and its descendants that left that group."""
+    strays = _descendants(pid)  # first: once `pid` dies, its orphans no longer trace back to it
+    for kill, target in [(os.killpg, pid), *((os.kill, stray) for stray in strays)]:
+        with contextlib.suppress(ProcessLookupError):  # ended meanwhile
+            kill(target, signal.SIGKILL)
 
 
 def _tail(text: str) -> str:
@@ -114,7 +151,7 @@ class LocalBackend(Backend):
                     time.sleep(_POLL_S)
             finally:
                 if not reaped:  # timeout, or the parent itself interrupted: leave no orphan
-                    os.killpg(child.pid, signal.SIGKILL)
+                    _kill_family(child.pid)
                     os.wait4(child.pid, 0)
                     child.returncode = -signal.SIGKILL  # reaped here; Popen must not wait
             code = child.returncode = os.waitstatus_to_exitcode(status)

@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from star_search.errors import SpecError
+from star_search.errors import SpecError, no_such_key
+from star_search.spec import check_positive_number, check_size, is_finite_number
 
 # Prefix of the one stdout line on which the runner child reports its JSON result.
 RESULT_MARKER = "STAR_SEARCH_RESULT "
@@ -50,21 +51,16 @@ class MeasurementProtocol:
     def __post_init__(self) -> None:
         for name, minimum in (("threads", 1), ("warmup", 0), ("repeats", 1), ("max_repeats", 1),
                               ("prompt_len", 1), ("decode_steps", 1)):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-                raise SpecError(f"protocol.{name}", value, f"an integer >= {minimum}")
+            check_size(getattr(self, name), f"protocol.{name}", minimum)
         if self.max_repeats < self.repeats:
             raise SpecError("protocol.max_repeats", self.max_repeats,
                             f"an integer >= protocol.repeats ({self.repeats})")
-        if (isinstance(self.cv_target, bool) or not isinstance(self.cv_target, int | float)
-                or not 0 < self.cv_target <= 1):
+        if not is_finite_number(self.cv_target) or not 0 < self.cv_target <= 1:
             raise SpecError("protocol.cv_target", self.cv_target,
                             "a coefficient of variation in (0, 1], e.g. 0.05")
         if not isinstance(self.etdump, bool):
             raise SpecError("protocol.etdump", self.etdump, "true or false")
-        if (isinstance(self.timeout_s, bool) or not isinstance(self.timeout_s, int | float)
-                or not self.timeout_s > 0):
-            raise SpecError("protocol.timeout_s", self.timeout_s, "a positive number of seconds")
+        check_positive_number(self.timeout_s, "protocol.timeout_s")
 
     def with_shapes(self, threads: int, prompt_len: int, decode_steps: int) -> MeasurementProtocol:
         """This protocol on `threads` threads at other shapes (a device profile fills these in
@@ -72,14 +68,14 @@ class MeasurementProtocol:
         return replace(self, threads=threads, prompt_len=prompt_len, decode_steps=decode_steps)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> MeasurementProtocol:
+    def from_dict(cls, data: object) -> MeasurementProtocol:
         """Parse a protocol sent over the wire; unknown or malformed fields name themselves."""
         if not isinstance(data, dict):
             raise SpecError("protocol", data, "a mapping of protocol fields")
         known = set(cls.__dataclass_fields__)
         for key in data:
-            if key not in known:
-                raise SpecError(f"protocol.{key}", data[key], f"one of {sorted(known)}")
+            if not isinstance(key, str) or key not in known:
+                raise SpecError(f"protocol.{key}", data[key], no_such_key(key, known))
         return cls(**data)
 
     def to_dict(self) -> dict[str, Any]:

@@ -11,12 +11,13 @@ be reached is skipped; when none can, the measurement fails naming each one's er
 from __future__ import annotations
 
 import os
+import ssl
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from star_search.errors import ProfilerError, SpecError
+from star_search.errors import ProfileError, ProfilerError, SpecError
 from star_search.profiler.agent_client import AgentClient
 from star_search.profiler.backend import Backend, BackendKind
 from star_search.profiler.measurement import Measurement
@@ -80,14 +81,17 @@ class RemoteBackend(Backend):
 @dataclass(frozen=True)
 class AgentSettings:
     """The profile's `agent` section: `url` (one agent) or `urls` (several, used as one pool of
-    equivalent machines), the bearer token from `token_env` or `token_file` (never inline), and
-    `device`, the device id on each agent (null = the agent's first device)."""
+    equivalent machines), the bearer token from `token_env` or `token_file` (never inline),
+    `device`, the device id on each agent (null = the agent's first device), and `ca_file`, a PEM
+    file of the CA certificate(s) that signed https:// agents' certificates (null: httpx's
+    bundle of public CAs, or $SSL_CERT_FILE). Certificates are always verified."""
 
     url: str | None = None
     urls: tuple[str, ...] = ()
     token_env: str | None = None
     token_file: str | None = None
     device: str | None = None
+    ca_file: str | None = None
 
     @property
     def endpoints(self) -> tuple[str, ...]:
@@ -115,7 +119,7 @@ def parse_agent(body: Mapping[str, Any]) -> AgentSettings:
     if (settings.token_env is None) == (settings.token_file is None):
         raise SpecError("agent.token_env", settings.token_env, "exactly one of agent.token_env (an "
                         "environment variable) and agent.token_file (a file) for the bearer token")
-    for name in ("token_env", "token_file", "device"):
+    for name in ("token_env", "token_file", "device", "ca_file"):
         value = getattr(settings, name)
         if value is not None and (not isinstance(value, str) or not value):
             raise SpecError(f"agent.{name}", value, "a non-empty string or null")
@@ -127,8 +131,18 @@ def _remote_backend(profile: DeviceProfile) -> Backend:
 
     agent: AgentSettings = profile.backend_settings
     token = read_token(agent.token_file, agent.token_env)
-    return RemoteBackend([AgentClient(url, token) for url in agent.endpoints], pool_name=profile.name,
-                         device=agent.device)
+    verify = _trusting(agent.ca_file) if agent.ca_file else True
+    return RemoteBackend([AgentClient(url, token, verify=verify) for url in agent.endpoints],
+                         pool_name=profile.name, device=agent.device)
+
+
+def _trusting(ca_file: str) -> ssl.SSLContext:
+    """A client TLS context that trusts the CA certificate(s) in `ca_file` (and only those)."""
+    try:
+        return ssl.create_default_context(cafile=os.path.expanduser(ca_file))
+    except (OSError, ssl.SSLError) as err:
+        raise ProfileError("agent.ca_file", ca_file,
+                           f"a readable PEM file of CA certificates ({err})") from err
 
 
 KIND = BackendKind(name="remote", create=_remote_backend, section="agent", parse=parse_agent)

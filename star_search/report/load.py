@@ -7,6 +7,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from star_search.errors import StarSearchError
+from star_search.search.storage import check_sqlite_study_file
 
 
 def display_url(storage_url: str) -> str:
@@ -23,6 +24,7 @@ def load_study(storage_url: str, study_name: str | None) -> optuna.Study:
     Raises `StarSearchError` naming the studies that exist when the choice is empty or ambiguous.
     """
     where = display_url(storage_url)
+    check_sqlite_study_file(storage_url)  # a damaged study file is named, not a SQLAlchemy traceback
     names = optuna.get_all_study_names(storage=storage_url)
     if study_name is None:
         if len(names) != 1:

@@ -1,12 +1,20 @@
-"""Parse and validate search-space YAML into a `SearchSpace`; errors name the field and value."""
+"""Parse and validate search-space YAML into a `SearchSpace`; errors name the field and value.
+
+Whatever the document holds, parsing returns a `SearchSpace` every candidate of which is a valid
+`ArchSpec` (see `space.rules` and `space.relations`), or raises `SpecError` naming the field, the
+value and what is allowed; no other exception leaves it.
+"""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
-from star_search.errors import SpecError
+from star_search.errors import SpecError, no_such_key
 from star_search.files import read_yaml
+from star_search.space.relations import check_relations
+from star_search.space.rules import FFN, KNOWN_PARAMS, MIXER, REPEAT, check_distribution, range_problem
 from star_search.space.schema import (
     Categorical,
     Distribution,
@@ -17,153 +25,163 @@ from star_search.space.schema import (
     SearchSpace,
     Slot,
 )
-from star_search.spec import FFN_KINDS, MIXER_KINDS
+from star_search.spec import MAX_LAYERS, is_finite_number
 
-TOP_LEVEL_KEYS = {"name", "description", "fixed", "params", "layers"}
-# Global parameters a space may sample, with the check each value must pass.
-POSITIVE_INT_PARAMS = {"d_model", "n_heads", "n_kv_heads", "head_dim", "ffn_dim", "vocab_size",
-                       "conv_kernel", "ssm_state_dim", "ssm_expand", "moe_num_experts", "moe_top_k",
-                       "moe_expert_dim", "max_seq_len", "ffn_multiple_of"}
-POSITIVE_FLOAT_PARAMS = {"ffn_ratio", "rope_theta", "norm_eps", "moe_expert_ratio"}
-BOOL_PARAMS = {"tie_embeddings"}
-KNOWN_PARAMS = POSITIVE_INT_PARAMS | POSITIVE_FLOAT_PARAMS | BOOL_PARAMS
+TOP_LEVEL_KEYS = ("name", "description", "fixed", "params", "layers")
+GROUP_KEYS = ("repeat", "slots")
+SLOT_KEYS = ("mixer", "ffn", "tie")
+RANGE_KEYS = ("low", "high", "step", "log")
+SCALARS = (str, int, float, bool)
 
 
 class _Parser:
     def __init__(self, source: str):
         self.source = source
+        # Where each value's choices stand in the file (`params.d_model.choices` or `params.d_model`).
+        self.places: dict[str, str] = {}
 
     def fail(self, field: str, value: object, expected: str) -> SpecError:
         return SpecError(field, value, expected, source=self.source)
 
-    def mapping(self, field: str, value: object, allowed: set[str]) -> dict[str, Any]:
+    def mapping(self, field: str, value: object, allowed: tuple[str, ...]) -> dict[str, Any]:
         if not isinstance(value, dict):
-            raise self.fail(field, value, "a mapping")
+            raise self.fail(field or "space", value, "a mapping")
         for key in value:
-            if key not in allowed:
-                raise self.fail(f"{field}.{key}" if field else str(key), value[key],
-                                f"no such key; allowed keys are {sorted(allowed)}")
+            if not isinstance(key, str) or key not in allowed:
+                where = f"{field}.{key}" if field else str(key)
+                raise self.fail(where, value[key], no_such_key(key, allowed))
         return value
 
+    def optional_mapping(self, field: str, value: object, allowed: tuple[str, ...]) -> dict[str, Any]:
+        """A mapping that may be absent or null (an empty one)."""
+        return {} if value is None else self.mapping(field, value, allowed)
+
     def distribution(self, field: str, raw: object) -> Distribution:
+        if isinstance(raw, list):
+            return self.categorical(field, raw)
+        if isinstance(raw, float) and not math.isfinite(raw):
+            raise self.fail(field, raw, "a finite number")
+        if isinstance(raw, SCALARS):
+            return Fixed(raw)
         if not isinstance(raw, dict):
-            if isinstance(raw, list):
-                return self.categorical(field, raw)
-            if isinstance(raw, int | float | str | bool):
-                return Fixed(raw)
-            raise self.fail(field, raw, "a constant, a list, {choices: [...]} or {low, high}")
+            raise self.fail(field, raw, "a constant, a list, {choices: [...]} or {low, high[, step][, log]}")
         if "choices" in raw:
-            self.mapping(field, raw, {"choices"})
+            self.mapping(field, raw, ("choices",))
             return self.categorical(f"{field}.choices", raw["choices"])
-        self.mapping(field, raw, {"low", "high", "step", "log"})
-        if "low" not in raw or "high" not in raw:
-            raise self.fail(field, raw, "{choices: [...]} or both 'low' and 'high'")
-        low, high = raw["low"], raw["high"]
-        for key, bound in (("low", low), ("high", high)):
-            if isinstance(bound, bool) or not isinstance(bound, int | float):
-                raise self.fail(f"{field}.{key}", bound, "a number")
-        if low > high:
-            raise self.fail(f"{field}.low", low, f"at most high={high}")
-        log = bool(raw.get("log", False))
-        if isinstance(low, int) and isinstance(high, int) and isinstance(raw.get("step", 1), int):
-            return IntRange(low, high, int(raw.get("step", 1)), log)
-        step = raw.get("step")
-        return FloatRange(float(low), float(high), None if step is None else float(step), log)
+        self.mapping(field, raw, RANGE_KEYS)
+        return self.range(field, raw)
+
+    def range(self, field: str, raw: dict[str, Any]) -> IntRange | FloatRange:
+        for key in ("low", "high"):
+            if key not in raw:
+                raise self.fail(f"{field}.{key}", None, "a number ({choices: [...]} or 'low' and 'high')")
+            if not is_finite_number(raw[key]):
+                raise self.fail(f"{field}.{key}", raw[key], "a finite number")
+        low, high, step, log = raw["low"], raw["high"], raw.get("step"), raw.get("log", False)
+        if not isinstance(log, bool):
+            raise self.fail(f"{field}.log", log, "true or false")
+        if step is not None and not is_finite_number(step):
+            raise self.fail(f"{field}.step", step, "a finite number above 0, or no step")
+        integer = isinstance(low, int) and isinstance(high, int) and isinstance(step, int | None)
+        if not integer:
+            low, high = float(low), float(high)
+        problem = range_problem(low, high, step, log)
+        if problem:
+            key, value, expected = problem
+            raise self.fail(f"{field}.{key}", value, expected)
+        if integer:
+            return IntRange(low, high, 1 if step is None else step, log)
+        return FloatRange(low, high, None if step is None else float(step), log)
 
     def categorical(self, field: str, raw: object) -> Categorical:
         if not isinstance(raw, list) or not raw:
             raise self.fail(field, raw, "a non-empty list of choices")
+        seen: set[tuple[type, object]] = set()
         for index, choice in enumerate(raw):
-            if not isinstance(choice, int | float | str | bool):
-                raise self.fail(f"{field}[{index}]", choice, "a number, string or boolean")
+            if not isinstance(choice, SCALARS) or (isinstance(choice, float) and not math.isfinite(choice)):
+                raise self.fail(f"{field}[{index}]", choice, "a finite number, a string or a boolean")
+            if (type(choice), choice) in seen:
+                raise self.fail(f"{field}[{index}]", choice, "a choice not already listed")
+            seen.add((type(choice), choice))
         return Categorical(tuple(raw))
 
-    def check_values(self, field: str, dist: Distribution, name: str, raw: object = None) -> None:
-        """Check every value a distribution can produce against the rule for parameter `name`."""
-        if isinstance(raw, dict) and "choices" in raw:
-            field = f"{field}.choices"
-        values: tuple[object, ...]
-        if isinstance(dist, Fixed):
-            values, path = (dist.value,), [field]
-        elif isinstance(dist, Categorical):
-            values, path = dist.choices, [f"{field}[{i}]" for i in range(len(dist.choices))]
-        else:
-            values, path = (dist.low, dist.high), [f"{field}.low", f"{field}.high"]
-        for where, value in zip(path, values, strict=True):
-            if name in POSITIVE_INT_PARAMS and (
-                    isinstance(value, bool) or not isinstance(value, int) or value <= 0):
-                raise self.fail(where, value, f"a positive integer for '{name}'")
-            if name in POSITIVE_FLOAT_PARAMS and (
-                    isinstance(value, bool) or not isinstance(value, int | float) or value <= 0):
-                raise self.fail(where, value, f"a positive number for '{name}'")
-            if name in BOOL_PARAMS and not isinstance(value, bool):
-                raise self.fail(where, value, f"true or false for '{name}'")
-            if name == "mixer" and value not in MIXER_KINDS:
-                raise self.fail(where, value, f"an operator among {list(MIXER_KINDS)}")
-            if name == "ffn" and value not in FFN_KINDS:
-                raise self.fail(where, value, f"a feed-forward among {list(FFN_KINDS)}")
-        if name in ("mixer", "ffn") and isinstance(dist, IntRange | FloatRange):
-            raise self.fail(field, dist, f"a name or a list of names for '{name}'")
-        if name in POSITIVE_INT_PARAMS and isinstance(dist, FloatRange):
-            raise self.fail(field, dist, f"integer bounds for '{name}'")
+    def value(self, field: str, raw: object, name: str) -> Distribution:
+        """The distribution at `field`, every value of which passes the rule of `name`."""
+        dist = self.distribution(field, raw)
+        where = f"{field}.choices" if isinstance(raw, dict) and "choices" in raw else field
+        check_distribution(self.fail, where, dist, name)
+        self.places[field] = where
+        return dist
 
     def slot(self, field: str, raw: object) -> Slot:
         if isinstance(raw, str):
             raw = {"mixer": raw}
-        body = self.mapping(field, raw, {"mixer", "ffn", "tie"})
+        body = self.mapping(field, raw, SLOT_KEYS)
         if "mixer" not in body:
-            raise self.fail(f"{field}.mixer", None, f"an operator among {list(MIXER_KINDS)}")
-        mixer = self.distribution(f"{field}.mixer", body["mixer"])
-        ffn = self.distribution(f"{field}.ffn", body.get("ffn", "swiglu"))
-        self.check_values(f"{field}.mixer", mixer, "mixer", body["mixer"])
-        self.check_values(f"{field}.ffn", ffn, "ffn", body.get("ffn"))
+            raise self.fail(f"{field}.mixer", None, "an operator or a list of them")
+        mixer = self.value(f"{field}.mixer", body["mixer"], MIXER)
+        ffn = self.value(f"{field}.ffn", body.get("ffn", "swiglu"), FFN)
         tie = body.get("tie", False)
         if not isinstance(tie, bool):
             raise self.fail(f"{field}.tie", tie, "true or false")
         return Slot(mixer, ffn, tie)
 
     def group(self, field: str, raw: object) -> LayerGroup:
-        body = self.mapping(field, raw, {"repeat", "slots"})
-        repeat = self.distribution(f"{field}.repeat", body.get("repeat", 1))
-        self.check_values(f"{field}.repeat", repeat, "repeat_count")
-        for value in _possible_ints(repeat):
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise self.fail(f"{field}.repeat", value, "a positive integer number of repeats")
+        body = self.mapping(field, raw, GROUP_KEYS)
+        repeat = self.value(f"{field}.repeat", body.get("repeat", 1), REPEAT)
         slots = body.get("slots")
         if not isinstance(slots, list) or not slots:
             raise self.fail(f"{field}.slots", slots, "a non-empty list of slots")
+        if len(slots) > MAX_LAYERS:
+            raise self.fail(f"{field}.slots", slots, f"at most {MAX_LAYERS} slots")
         return LayerGroup(repeat, tuple(self.slot(f"{field}.slots[{i}]", s) for i, s in enumerate(slots)))
+
+    def layers(self, raw: object) -> tuple[LayerGroup, ...]:
+        if not isinstance(raw, list) or not raw:
+            raise self.fail("layers", raw, "a non-empty list of layer groups")
+        if len(raw) > MAX_LAYERS:
+            raise self.fail("layers", raw, f"at most {MAX_LAYERS} layer groups")
+        groups = tuple(self.group(f"layers[{i}]", g) for i, g in enumerate(raw))
+        deepest = sum(_most_repeats(group.repeat) * len(group.slots) for group in groups)
+        if deepest > MAX_LAYERS:
+            raise self.fail("layers", f"up to {deepest} layers", f"at most {MAX_LAYERS} layers in all "
+                            f"(the sum over groups of their most repeats times their slots)")
+        return groups
 
     def space(self, raw: object) -> SearchSpace:
         body = self.mapping("", raw, TOP_LEVEL_KEYS)
         name = body.get("name")
         if not isinstance(name, str) or not name:
             raise self.fail("name", name, "a non-empty string")
-        fixed = self.mapping("fixed", body.get("fixed", {}) or {}, KNOWN_PARAMS)
-        for key, value in fixed.items():
-            self.check_values(f"fixed.{key}", Fixed(value), key)
-        raw_params = self.mapping("params", body.get("params", {}) or {}, KNOWN_PARAMS)
-        params: dict[str, Distribution] = {}
-        for key, value in raw_params.items():
-            params[key] = self.distribution(f"params.{key}", value)
-            self.check_values(f"params.{key}", params[key], key, value)
-        both = sorted(set(fixed) & set(params))
+        description = body.get("description", "")
+        if description is not None and not isinstance(description, str):
+            raise self.fail("description", description, "a string")
+        fixed_raw = self.optional_mapping("fixed", body.get("fixed"), KNOWN_PARAMS)
+        fixed: dict[str, Any] = {}
+        for key, value in fixed_raw.items():
+            dist = self.value(f"fixed.{key}", value, key)
+            if not isinstance(dist, Fixed):
+                raise self.fail(f"fixed.{key}", value, f"one constant value for '{key}' (choices and "
+                                f"ranges go under 'params')")
+            fixed[key] = dist.value
+        raw_params = self.optional_mapping("params", body.get("params"), KNOWN_PARAMS)
+        params = {key: self.value(f"params.{key}", value, key) for key, value in raw_params.items()}
+        both = [key for key in params if key in fixed]
         if both:
             raise self.fail(f"params.{both[0]}", raw_params[both[0]], "a key not also in 'fixed'")
-        layers = body.get("layers")
-        if not isinstance(layers, list) or not layers:
-            raise self.fail("layers", layers, "a non-empty list of layer groups")
-        groups = tuple(self.group(f"layers[{i}]", g) for i, g in enumerate(layers))
-        description = body.get("description", "")
-        return SearchSpace(name, str(description), dict(fixed), params, groups, self.source)
+        if "d_model" not in fixed and "d_model" not in params:
+            raise self.fail("params.d_model", None, "d_model in 'fixed' or 'params' (the model width)")
+        groups = self.layers(body.get("layers"))
+        check_relations(fixed, params, groups, self.fail, self.places)
+        return SearchSpace(name, description or "", fixed, params, groups, self.source)
 
 
-def _possible_ints(dist: Distribution) -> tuple[object, ...]:
-    if isinstance(dist, Fixed):
-        return (dist.value,)
-    if isinstance(dist, Categorical):
-        return dist.choices
-    return (dist.low, dist.high)
+def _most_repeats(repeat: Distribution) -> int:
+    if isinstance(repeat, Fixed):
+        return repeat.value  # type: ignore[return-value]
+    if isinstance(repeat, Categorical):
+        return max(repeat.choices)  # type: ignore[type-var, return-value]
+    return int(repeat.high)
 
 
 def parse_space(raw: object, source: str = "<memory>") -> SearchSpace:

@@ -91,12 +91,29 @@ def resolve_globals(values: dict[str, Any], source: str) -> dict[str, Any]:
 
 
 def sample_arch(space: SearchSpace, trial: TrialLike) -> ArchSpec:
-    """Sample one candidate. Raises `SpecError` when the drawn combination is inconsistent."""
+    """Sample one candidate. Raises `SpecError` naming the space's field when the drawn
+    combination is inconsistent (parsing refuses every such combination it can enumerate)."""
     values: dict[str, Any] = dict(space.fixed)
     for name, dist in space.params.items():
         values[name] = suggest(trial, name, dist)
-    fields = resolve_globals(values, space.source)
     layers = sample_layers(space, trial)
-    if not any(layer.ffn == "moe" for layer in layers):
-        fields.update(moe_num_experts=0, moe_top_k=0, moe_expert_dim=0)
-    return ArchSpec(layers=layers, name=f"{space.name}", **fields)
+    try:
+        fields = resolve_globals(values, space.source)
+        if not any(layer.ffn == "moe" for layer in layers):
+            fields.update(moe_num_experts=0, moe_top_k=0, moe_expert_dim=0)
+        return ArchSpec(layers=layers, name=f"{space.name}", **fields)
+    except SpecError as err:
+        drawn = {name: values[name] for name in space.params}
+        raise SpecError(_place(space, err.field), err.value, f"{err.expected}, in the candidate drawn "
+                        f"with {drawn}", space.source) from None
+
+
+def _place(space: SearchSpace, field: str) -> str:
+    """Where the space sets ArchSpec field `field` (`fixed.n_kv_heads`), else `candidate.<field>`
+    for a field derived from others (n_heads from d_model / head_dim, ffn_dim from ffn_ratio)."""
+    field = field.removeprefix("params.")
+    if field in space.fixed:
+        return f"fixed.{field}"
+    if field in space.params:
+        return f"params.{field}"
+    return f"candidate.{field}"

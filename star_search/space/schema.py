@@ -15,7 +15,11 @@ A space file looks like::
           - {mixer: conv, tie: true}
 
 A value is either a constant, `{choices: [...]}` (categorical) or `{low, high[, step][, log]}`
-(integer when both bounds are integers, float otherwise).
+(integer when both bounds and the step are integers, float otherwise). A range needs low < high,
+a step above 0 that divides high - low (Optuna would otherwise shrink the range), no step with
+`log: true`; choices are distinct. Every value must suit its key (`space.rules`), and every
+combination of global values must make a valid `ArchSpec` (`space.relations`): parsing refuses
+anything else with a `SpecError` naming the field.
 """
 
 from __future__ import annotations

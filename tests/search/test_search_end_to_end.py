@@ -54,16 +54,21 @@ def test_search_records_measured_trials_and_resumes(tiny_settings: SearchSetting
 
 
 def test_failing_candidate_becomes_failed_trial_and_search_goes_on(tiny_settings: SearchSettings) -> None:
-    raw = {"name": "bad", "fixed": {"vocab_size": 512, "head_dim": 16, "n_kv_heads": 3},
-           "params": {"d_model": {"choices": [64]}}, "layers": [{"repeat": 1, "slots": ["attention"]}]}
-    settings = replace(tiny_settings, space=parse_space(raw), n_trials=2)
-    outcome = run_search(settings, echo=lambda _: None)
-    assert outcome.n_failed == 2
+    # A space that cannot sample at all is refused when it is parsed, so the failure here is one
+    # only the study can see: it was started with d_model among [64], and the space now offers
+    # [64, 128] (Optuna refuses a changed set of choices for a parameter already in the study).
+    raw = {"name": "changed", "fixed": {"vocab_size": 512, "head_dim": 16, "n_kv_heads": 2},
+           "params": {"d_model": {"choices": [64, 128]}}, "layers": [{"repeat": 1, "slots": ["attention"]}]}
+    settings = replace(tiny_settings, space=parse_space(raw), n_trials=3)
     study = open_study(settings)
-    for trial in study.trials:
+    first = study.ask({"d_model": optuna.distributions.CategoricalDistribution([64])})
+    study.tell(first, state=TrialState.FAIL)
+    outcome = run_search(settings, echo=lambda _: None)
+    assert outcome.n_failed == 3
+    for trial in open_study(settings).trials[1:]:
         assert trial.state == TrialState.FAIL
         assert trial.user_attrs["fail_stage"] == "sample"
-        assert "n_kv_heads" in trial.user_attrs["fail_reason"]
+        assert "search space change" in trial.user_attrs["fail_reason"]
 
 
 def test_param_budget_prunes_before_any_work(tiny_settings: SearchSettings) -> None:

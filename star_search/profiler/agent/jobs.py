@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import logging
+import math
 import queue
+import re
 import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field
 from typing import Any
+
+from star_search.errors import SpecError
+from star_search.profiler.agent.storage import JOB_ID_PATTERN, SHA256_PATTERN
+from star_search.profiler.measurement import Measurement
+from star_search.profiler.protocol import MeasurementProtocol
 
 STATES = ("queued", "running", "done", "failed")
 log = logging.getLogger("star_search.agent")
@@ -21,7 +28,9 @@ class Job:
 
     state: queued → running → done | failed. result: the `Measurement` as a dict (done);
     error: why it failed (failed). cached: the result came from the agent's measurement cache
-    without running anything. Times are seconds since the epoch.
+    without running anything. retryable: failed for a reason that is not the program's (the
+    agent stopped while it ran, or its stored copy was damaged): a client still waiting submits
+    it again. Times are seconds since the epoch.
     """
 
     job_id: str
@@ -35,6 +44,7 @@ class Job:
     result: dict[str, Any] | None = None
     error: str | None = None
     cached: bool = False
+    retryable: bool = False
 
     @staticmethod
     def new_id() -> str:
@@ -44,9 +54,54 @@ class Job:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Job:
-        known = set(cls.__dataclass_fields__)
-        return cls(**{key: value for key, value in data.items() if key in known})
+    def from_dict(cls, data: Any) -> Job:
+        """A job read back from its record; a record that is not a whole, consistent job raises
+        SpecError naming the first bad field (`job.<field>`)."""
+        if not isinstance(data, dict):
+            raise SpecError("job", data, "a JSON object holding a job record")
+        known = cls.__dataclass_fields__
+        missing = [name for name, spec in known.items()
+                   if name not in data and spec.default is MISSING and spec.default_factory is MISSING]
+        if missing:
+            raise SpecError(f"job.{missing[0]}", None, "present in every job record")
+        job = cls(**{key: value for key, value in data.items() if key in known})
+        job.check()
+        return job
+
+    def check(self) -> None:
+        """Raise SpecError naming the first field that a well-formed job cannot hold."""
+        for name, pattern in (("job_id", JOB_ID_PATTERN), ("program_sha256", SHA256_PATTERN)):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not re.fullmatch(pattern, value):
+                raise SpecError(f"job.{name}", value, f"a string matching {pattern}")
+        if not isinstance(self.device_id, str):
+            raise SpecError("job.device_id", self.device_id, "a device id (a string)")
+        if self.state not in STATES:
+            raise SpecError("job.state", self.state, f"one of {list(STATES)}")
+        for name in ("submitted_at", "started_at", "finished_at"):
+            value = getattr(self, name)
+            if (value is None and name != "submitted_at") or _finite(value):
+                continue
+            raise SpecError(f"job.{name}", value, "a time in seconds since the epoch")
+        for name in ("cached", "retryable"):
+            if not isinstance(getattr(self, name), bool):
+                raise SpecError(f"job.{name}", getattr(self, name), "true or false")
+        MeasurementProtocol.from_dict(self.protocol)
+        if self.state == "done":
+            if not isinstance(self.result, dict):
+                raise SpecError("job.result", self.result, "the measurement of a done job")
+            try:
+                Measurement.from_dict(self.result)
+            except (TypeError, ValueError) as err:  # e.g. a sample that is not a number
+                raise SpecError("job.result", self.result, f"a measurement ({err})") from err
+        elif self.result is not None:
+            raise SpecError("job.result", self.result, f"null for a {self.state} job")
+        if self.state == "failed" and not isinstance(self.error, str):
+            raise SpecError("job.error", self.error, "the reason a failed job failed")
+
+
+def _finite(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 class DeviceWorker:

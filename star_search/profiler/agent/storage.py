@@ -5,12 +5,15 @@ Layout:
     jobs/<job id>.json         one record per job: request, state, result or failure reason
     measurements/<hash>.json   the agent's measurement cache (see `MeasurementCache`)
     tmp/                       uploads in progress (moved into programs/ once verified)
+    corrupt/                   files found unreadable, moved aside with the reason in the log
 
 No name a client sends is ever used as a path as it stands: a program's name must be 64
 lowercase hex digits and must equal the sha256 of the bytes received, a job id must be 32 hex
 digits (the agent makes them), and every path is checked to resolve inside the data directory
 before it is opened. Files are written to a temporary name and renamed into place, so a crash
-never leaves half a program or half a record.
+never leaves half a program or half a record. A record damaged anyway (a full disk, a stray
+edit, a failing drive) is moved into corrupt/ by whoever finds it, and the reason logged:
+`AgentService` rebuilds what it can and fails what it cannot; nothing crashes on it later.
 """
 
 from __future__ import annotations
@@ -20,12 +23,13 @@ import json
 import os
 import re
 import tempfile
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+from star_search.atomic import atomic_write
 from star_search.errors import StarSearchError
-from star_search.files import atomic_write
 
 SHA256_PATTERN = "^[0-9a-f]{64}$"
 JOB_ID_PATTERN = "^[0-9a-f]{32}$"
@@ -45,14 +49,21 @@ class DigestMismatch(StarSearchError):
     """The uploaded bytes do not hash to the sha256 the client named (HTTP 400)."""
 
 
+class CorruptRecord(StarSearchError):
+    """A file in the data directory that cannot be read back as what it should hold."""
+
+
 class AgentStorage:
     def __init__(self, data_dir: str | os.PathLike[str], max_program_bytes: int):
         self.root = Path(data_dir).resolve()
         self.max_program_bytes = max_program_bytes
-        for folder in ("programs", "jobs", "measurements", "tmp"):
+        for folder in ("programs", "jobs", "measurements", "tmp", "corrupt"):
             (self.root / folder).mkdir(parents=True, exist_ok=True)
         for stale in (self.root / "tmp").iterdir():  # uploads cut short by a previous stop
             stale.unlink(missing_ok=True)
+        for folder in ("jobs", "measurements"):  # records whose atomic write was cut short
+            for stale in (self.root / folder).glob(".*.tmp"):
+                stale.unlink(missing_ok=True)
 
     def _inside(self, path: Path) -> Path:
         resolved = path.resolve()
@@ -114,18 +125,35 @@ class AgentStorage:
     def save_job(self, record: dict[str, Any]) -> None:
         atomic_write(self.job_path(record["job_id"]), json.dumps(record, sort_keys=True).encode())
 
-    def load_job(self, job_id: str) -> dict[str, Any] | None:
-        try:
-            return json.loads(self.job_path(job_id).read_text())
-        except FileNotFoundError:
-            return None
-
-    def all_jobs(self) -> Iterator[dict[str, Any]]:
-        """Every stored job record (unreadable or foreign files are skipped)."""
+    def job_records(self) -> Iterator[tuple[Path, Any]]:
+        """(path, parsed JSON) of every stored job record; a file that is not JSON gives its
+        `CorruptRecord` in place of the record. Files not named like a job are left alone."""
         for path in sorted((self.root / "jobs").glob("*.json")):
             if not _JOB_ID.fullmatch(path.stem):
                 continue
             try:
-                yield json.loads(path.read_text())
-            except (OSError, json.JSONDecodeError):
-                continue
+                yield path, json.loads(path.read_bytes())
+            except (OSError, ValueError) as err:  # ValueError: bad JSON, or bytes not UTF-8
+                yield path, CorruptRecord(f"not readable as JSON: {err}")
+
+    def quarantine(self, path: Path) -> Path:
+        """Move a damaged file from the data directory into corrupt/ (kept for a post-mortem,
+        never read again); returns where it went."""
+        path = self._inside(path)
+        target = self.root / "corrupt" / f"{path.parent.name}-{path.name}.{time.time_ns()}"
+        os.replace(path, target)
+        return target
+
+    def verify_program(self, sha256: str) -> Path:
+        """The stored program's path, after checking its bytes still hash to its name; a damaged
+        program is moved into corrupt/ and CorruptRecord raised (the client uploads it again)."""
+        path = self.program_path(sha256)
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+        if digest.hexdigest() != sha256:
+            moved = self.quarantine(path)
+            raise CorruptRecord(f"stored program {sha256} is damaged (its bytes now hash to "
+                                f"{digest.hexdigest()}); moved to {moved}: upload it again")
+        return path
