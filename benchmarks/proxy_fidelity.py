@@ -1,10 +1,14 @@
 """Does the `fast` proxy tier rank architectures the way longer training on every eval does?
 
-    nice -n 19 python benchmarks/proxy_fidelity.py [--archs 16] [--ref-steps-multiplier 4] \
-        [--workers 2] [--seed 0] [--device auto] [--results benchmarks/results/proxy_fidelity.json]
+    nice -n 19 python benchmarks/proxy_fidelity.py [--set shallow|deep] [--archs 16] \
+        [--ref-steps-multiplier 4] [--workers 2] [--seed 0] [--device auto] [--results FILE]
 
-Each architecture (`star_search.proxies.fidelity.FIDELITY_PATTERNS`: pure attention, conv, SSM
-and linear attention, hybrids at several attention fractions, an MoE hybrid) is scored twice:
+Each architecture of the set (`--set shallow`, `star_search.proxies.fidelity.FIDELITY_PATTERNS`:
+pure attention, conv, SSM and linear attention, hybrids at several attention fractions, an MoE
+hybrid, 2 to 6 layers; `--set deep`, `FIDELITY_DEEP_PATTERNS`: 12 to 24 layers, LFM2-350M's and
+LFM2-8B-A1B's published patterns, attention placed early, late and spread, SSM and linear-attention
+hybrids, one pattern at four depths; results in `benchmarks/results/proxy_fidelity[_deep].json`) is
+scored twice:
 by the `fast` tier, and by a reference run: the `full` tier's recipe on every registered setting,
 trained for `--ref-steps-multiplier` × the fast tier's steps. The script prints both qualities and
 ranks, Kendall's τ-b between the two orderings (overall and per family), and the cost per
@@ -41,10 +45,11 @@ from typing import Any
 
 from star_search.progress import console_progress
 from star_search.proxies import ProxyConfig, proxy_config_for_tier, run_suite
-from star_search.proxies.fidelity import FIDELITY_PATTERNS, arch_from_pattern, kendall_tau_b
+from star_search.proxies.fidelity import FIDELITY_SETS, arch_from_pattern, kendall_tau_b
 from star_search.proxies.suite import resolve_device, weighted_quality
 
-RESULTS = Path(__file__).resolve().parent / "results" / "proxy_fidelity.json"
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+RESULTS = {"shallow": RESULTS_DIR / "proxy_fidelity.json", "deep": RESULTS_DIR / "proxy_fidelity_deep.json"}
 
 
 def configs(multiplier: int, seed: int, threads: int, device: str, fast_overrides: dict[str, Any],
@@ -96,12 +101,16 @@ def stored_key(record: dict[str, Any]) -> str:
     return ProxyConfig(**config).cache_key()
 
 
-def patterns_from(argument: str) -> list[str]:
+def patterns_from(argument: str | None, fidelity_set: str = "shallow") -> list[str]:
+    """`--archs`: a count (the first N of the set), comma-separated strips, or None (the whole set)."""
+    whole = FIDELITY_SETS[fidelity_set]
+    if argument is None:
+        return list(whole)
     if argument.isdigit():
         count = int(argument)
-        if not 2 <= count <= len(FIDELITY_PATTERNS):
-            raise SystemExit(f"--archs {count}: between 2 and {len(FIDELITY_PATTERNS)}")
-        return list(FIDELITY_PATTERNS[:count])
+        if not 2 <= count <= len(whole):
+            raise SystemExit(f"--archs {count}: between 2 and {len(whole)}")
+        return list(whole[:count])
     patterns = [p.strip() for p in argument.split(",") if p.strip()]
     for pattern in patterns:
         arch_from_pattern(pattern)  # a bad strip fails now, naming the letter
@@ -286,8 +295,11 @@ def diagnostics(patterns: list[str], stored: Stored, kinds: dict[str, ProxyConfi
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--archs", default=str(len(FIDELITY_PATTERNS)),
-                        help="number of architectures (first N) or comma-separated layer strips")
+    parser.add_argument("--set", choices=sorted(FIDELITY_SETS), default="shallow", dest="fidelity_set",
+                        help="the architecture set: shallow (2-6 layers) or deep (12-24 layers, where "
+                             "backbones ship); each has its own --results file")
+    parser.add_argument("--archs", default=None,
+                        help="number of architectures (first N of the set) or comma-separated layer strips")
     parser.add_argument("--ref-steps-multiplier", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1, help="torch threads per job")
@@ -297,7 +309,7 @@ def main() -> None:
                              "batch_size=14 final_lr_fraction=0.1 (the reference before 2026-12-04)")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                         help="where the proxies train (auto: the GPU when one is visible)")
-    parser.add_argument("--results", type=Path, default=RESULTS,
+    parser.add_argument("--results", type=Path, default=None,
                         help="job cache (committed, so a later session resumes instead of recomputing)")
     parser.add_argument("--fast-set", nargs="*", default=[], metavar="KEY=VALUE",
                         help="try the fast tier with other ProxyConfig fields, e.g. steps=400 batch_size=10")
@@ -308,7 +320,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.ref_steps_multiplier < 1 or args.workers < 1:
         raise SystemExit("--ref-steps-multiplier and --workers must be at least 1")
-    patterns = patterns_from(args.archs)
+    patterns = patterns_from(args.archs, args.fidelity_set)
+    args.results = args.results or RESULTS[args.fidelity_set]
     # A report of stored GPU runs needs no GPU here: only a run resolves (and checks) the device.
     device = args.device if args.report_only and args.device != "auto" else resolve_device(args.device)
     kinds = configs(args.ref_steps_multiplier, args.seed, args.threads, device, overrides_from(args.fast_set),

@@ -24,6 +24,23 @@ FIDELITY_PATTERNS: tuple[str, ...] = (
     "clcl", "scsc", "ac", "c*a*c*a*",
 )
 
+# The deep set: where backbones ship (12 to 24 layers; issue 23). Published patterns (LFM2-350M;
+# LFM2-8B-A1B with its MoE feed-forwards), the two pure stacks at 16, 1 to 8 attention layers of 16
+# placed early, late and spread, SSM and linear-attention hybrids with and without attention, one
+# pattern at four depths, and the project's searched backbone.
+FIDELITY_DEEP_PATTERNS: tuple[str, ...] = (
+    "ccaccaccacacacac",                                   # LFM2-350M
+    "cca*c*c*c*a*c*c*c*a*c*c*c*a*c*c*c*a*c*c*a*c*c*",     # LFM2-8B-A1B (24 layers, MoE after the first 2)
+    "a" * 16, "c" * 16,
+    "a" + "c" * 15, "c" * 15 + "a", "ccccaccccccacccc",
+    "aaaa" + "c" * 12, "c" * 12 + "aaaa", "caccccacccacccac",
+    "a" * 6 + "c" * 10, "ca" * 8, "c" * 8 + "a" * 8,
+    "cs" * 8, "csca" * 4, "cl" * 8, "clca" * 4,
+    "ccca" * 3, "ccca" * 4, "ccca" * 5, "ccca" * 6,
+    "cccccccccccccaca",                                   # benchmarks/searched_backbone.json
+)
+FIDELITY_SETS = {"shallow": FIDELITY_PATTERNS, "deep": FIDELITY_DEEP_PATTERNS}
+
 _MIXERS = {"c": "conv", "a": "attention", "s": "ssm", "l": "linear_attention"}
 
 

@@ -47,3 +47,21 @@ def test_reference_is_the_full_recipe_on_every_setting_for_more_steps(bench: Mod
     earlier = bench.configs(4, 0, 1, "cpu", {}, {"batch_size": 14, "final_lr_fraction": 0.1})["reference"]
     assert (earlier.batch_size, earlier.final_lr_fraction, earlier.steps) == (14, 0.1, 4 * fast.steps)
     assert earlier.cache_key() != reference.cache_key()
+
+
+def test_deep_set_is_where_backbones_ship(bench: ModuleType) -> None:
+    from star_search.presets import preset
+    from star_search.proxies.fidelity import FIDELITY_DEEP_PATTERNS, arch_from_pattern
+
+    deep = bench.patterns_from(None, "deep")
+    assert deep == list(FIDELITY_DEEP_PATTERNS) and len(set(deep)) == len(deep) >= 16
+    depths = {arch_from_pattern(p).n_layers for p in deep}
+    assert min(depths) >= 12 and max(depths) <= 24 and {12, 16, 20, 24} <= depths
+    for name in ("lfm2-350m", "lfm2-8b-a1b"):  # the published patterns, MoE feed-forwards included
+        published = preset(name)
+        strip = "".join(("c" if layer.mixer == "conv" else "a") + ("*" if layer.ffn == "moe" else "")
+                        for layer in published.layers)
+        assert strip in deep
+    assert bench.patterns_from("3", "deep") == deep[:3]
+    assert bench.patterns_from(None) == list(bench.FIDELITY_SETS["shallow"])
+    assert bench.RESULTS["deep"] != bench.RESULTS["shallow"]
