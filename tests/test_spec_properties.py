@@ -8,14 +8,15 @@ the slow tier many more.
 
 from __future__ import annotations
 
-import copy
 import json
 import math
 from pathlib import Path
 from typing import Any
 
+import fuzzing
 import pytest
-from hypothesis import HealthCheck, given, settings
+from fuzzing import TIERS, tier
+from hypothesis import given
 from hypothesis import strategies as st
 
 from star_search.commands.architectures import resolve_arch
@@ -24,64 +25,17 @@ from star_search.presets import preset
 from star_search.spec import FFN_KINDS, MIXER_KINDS, ArchSpec
 
 PRESET_DICTS = {name: preset(name).to_dict() for name in ("lfm2-350m", "lfm2-8b-a1b")}
-# Examples per property: a bounded count in the default tier, many more in the slow tier.
-TIERS = [pytest.param(300, id="default"), pytest.param(3000, id="slow", marks=pytest.mark.slow)]
-
 KEYS = [*PRESET_DICTS["lfm2-350m"], "mixer", "ffn", "d_modle", "atention"]
 WORDS = [*MIXER_KINDS, *FFN_KINDS, "atention", "mamba3", "", "64"]
 
-numbers = st.one_of(
-    st.integers(min_value=-3, max_value=300),
-    st.sampled_from([0, 1, 2, 16, 64, 2**31 - 1, 2**31, 2**63, 10**30, -(10**30), 10**400]),
-    st.floats(allow_nan=True, allow_infinity=True),
-    st.sampled_from([0.0, -0.0, 0.5, 1e-300, 1e308, math.nan, math.inf, -math.inf]),
-)
-scalars = st.one_of(st.none(), st.booleans(), numbers, st.sampled_from(WORDS), st.text(max_size=8))
-junk = st.recursive(
-    scalars,
-    lambda inner: st.one_of(st.lists(inner, max_size=4),
-                            st.dictionaries(st.one_of(st.sampled_from(KEYS), st.integers()), inner,
-                                            max_size=4)),
-    max_leaves=10)
+numbers = fuzzing.numbers()
+scalars = fuzzing.scalars(numbers, WORDS)
+junk = fuzzing.nested(scalars, KEYS)
 
 
-def tier(examples: int) -> settings:
-    """Hypothesis settings of one tier: no deadline (the first example imports and warms caches) and
-    no example database (nothing written into the checkout)."""
-    return settings(max_examples=examples, deadline=None, database=None,
-                    suppress_health_check=list(HealthCheck))
-
-
-def paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    found = [prefix]
-    if isinstance(node, dict):
-        for key, child in node.items():
-            found += paths(child, (*prefix, key))
-    elif isinstance(node, list):
-        for index, child in enumerate(node):
-            found += paths(child, (*prefix, index))
-    return found
-
-
-@st.composite
-def mutated(draw: st.DrawFn) -> Any:
+def mutated() -> st.SearchStrategy[Any]:
     """A preset's arch.json mapping with one to three values replaced, keys removed or added."""
-    document = copy.deepcopy(PRESET_DICTS[draw(st.sampled_from(sorted(PRESET_DICTS)))])
-    for _ in range(draw(st.integers(1, 3))):
-        path = draw(st.sampled_from(paths(document)))
-        if not path:
-            return draw(junk)
-        parent = document
-        for key in path[:-1]:
-            parent = parent[key]
-        action = draw(st.sampled_from(["replace", "replace", "remove", "add"]))
-        if action == "replace":
-            parent[path[-1]] = draw(st.one_of(junk, st.sampled_from(WORDS), numbers))
-        elif action == "remove" and isinstance(parent, dict):
-            del parent[path[-1]]
-        elif isinstance(parent[path[-1]], dict):
-            parent[path[-1]][draw(st.one_of(st.sampled_from(KEYS), st.text(max_size=6)))] = draw(junk)
-    return document
+    return fuzzing.mutated(PRESET_DICTS, st.one_of(junk, st.sampled_from(WORDS), numbers), KEYS)
 
 
 def read_or_named_error(read: Any, *args: Any) -> ArchSpec | None:

@@ -14,10 +14,12 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import fuzzing
 import optuna
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from fuzzing import TIERS, tier
+from hypothesis import given
 from hypothesis import strategies as st
 
 from star_search.errors import SpecError, StarSearchError
@@ -31,72 +33,23 @@ ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = {path.stem: yaml.safe_load(path.read_text())
            for path in sorted((ROOT / "search_spaces").glob("*.yaml"))}
 SOURCE = "property.yaml"
-# Examples per property: a bounded count in the default tier, many more in the slow tier.
-TIERS = [pytest.param(300, id="default"), pytest.param(3000, id="slow", marks=pytest.mark.slow)]
-
 KEYS = ["name", "description", "fixed", "params", "layers", "repeat", "slots", "mixer", "ffn", "tie",
         "choices", "low", "high", "step", "log", *KNOWN_PARAMS, "atention", "d_modle", "slot"]
 WORDS = [*MIXER_KINDS, *FFN_KINDS, "atention", "mlp", "", "128", "nan", "true"]
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
-numbers = st.one_of(
-    st.integers(min_value=-3, max_value=300),
-    st.sampled_from([0, 1, 2, 16, 32, 64, 96, 128, 1024, 2**31 - 1, 2**31, 2**63, 10**30, -(10**30),
-                     10**400]),
-    st.floats(allow_nan=True, allow_infinity=True),
-    st.sampled_from([0.0, -0.0, 0.25, 0.5, 2.5, 1e-300, 1e308, -3e16, math.nan, math.inf, -math.inf]),
-)
-scalars = st.one_of(st.none(), st.booleans(), numbers, st.sampled_from(WORDS), st.text(max_size=8))
+numbers = fuzzing.numbers(ints=[32, 96, 128, 1024], floats=[0.25, 2.5, -3e16])
+scalars = fuzzing.scalars(numbers, WORDS)
 ranges = st.fixed_dictionaries({"low": numbers, "high": numbers},
                                optional={"step": st.one_of(numbers, scalars), "log": scalars})
-junk = st.recursive(
-    st.one_of(scalars, ranges, st.fixed_dictionaries({"choices": st.lists(scalars, max_size=4)})),
-    lambda inner: st.one_of(st.lists(inner, max_size=4),
-                            st.dictionaries(st.one_of(st.sampled_from(KEYS), st.integers(), st.booleans()),
-                                            inner, max_size=4)),
-    max_leaves=12)
+choices = st.fixed_dictionaries({"choices": st.lists(scalars, max_size=4)})
+junk = fuzzing.nested(st.one_of(scalars, ranges, choices), KEYS, max_leaves=12,
+                      odd_keys=st.one_of(st.integers(), st.booleans()))
 
 
-def tier(examples: int) -> settings:
-    """Hypothesis settings of one tier: no deadline (the first example imports and warms caches) and
-    no example database (nothing written into the checkout)."""
-    return settings(max_examples=examples, deadline=None, database=None,
-                    suppress_health_check=list(HealthCheck))
-
-
-def paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    """Every key path of a loaded YAML document (the document itself first)."""
-    found = [prefix]
-    if isinstance(node, dict):
-        for key, child in node.items():
-            found += paths(child, (*prefix, key))
-    elif isinstance(node, list):
-        for index, child in enumerate(node):
-            found += paths(child, (*prefix, index))
-    return found
-
-
-@st.composite
-def mutated(draw: st.DrawFn, documents: dict[str, Any]) -> Any:
-    """A shipped document with one to three changes: a value replaced by junk, a key removed or a
-    key added (often a misspelled one) at a random path."""
-    document = copy.deepcopy(documents[draw(st.sampled_from(sorted(documents)))])
-    for _ in range(draw(st.integers(1, 3))):
-        path = draw(st.sampled_from(paths(document)))
-        if not path:
-            return draw(junk)
-        parent = document
-        for key in path[:-1]:
-            parent = parent[key]
-        action = draw(st.sampled_from(["replace", "replace", "remove", "add"]))
-        if action == "replace":
-            parent[path[-1]] = draw(junk)
-        elif action == "remove" and isinstance(parent, dict):
-            del parent[path[-1]]
-        elif isinstance(parent[path[-1]], dict):
-            parent[path[-1]][draw(st.one_of(st.sampled_from(KEYS), st.text(max_size=6)))] = draw(junk)
-    return document
+def mutated(documents: dict[str, Any]) -> st.SearchStrategy[Any]:
+    return fuzzing.mutated(documents, junk, KEYS)
 
 
 # Documents shaped like a space: each key given a value of its own kind most of the time (so that
