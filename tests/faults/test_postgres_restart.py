@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,6 +23,7 @@ import optuna
 import pytest
 import sqlalchemy
 from optuna.trial import FrozenTrial, TrialState
+from ports import free_port
 
 from star_search.errors import StudyStorageError
 from star_search.search.storage import ReconnectingStorage
@@ -64,11 +64,6 @@ def _server_binaries() -> Path:
     pytest.skip("PostgreSQL's server binaries (initdb, pg_ctl) are not installed")
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
 
 @dataclass
 class PrivateServer:
@@ -108,7 +103,7 @@ def private_postgres() -> Iterator[PrivateServer]:
         as_owner = ["runuser", "-u", "postgres", "--"]
     subprocess.run([*as_owner, str(binaries / "initdb"), "-D", str(folder / "data"), "-U", "postgres",
                     "--auth=trust", "--no-sync", "-E", "UTF8"], check=True, capture_output=True, timeout=120)
-    server = PrivateServer(binaries, folder, _free_port(), as_owner)
+    server = PrivateServer(binaries, folder, free_port(), as_owner)
     server.start()
     try:
         yield server

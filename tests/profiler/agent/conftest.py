@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,17 +14,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from ports import free_port
 
 from star_search.profiler import MeasurementProtocol
 from star_search.profiler.local import file_sha256
 
 START_TIMEOUT_S = 60.0
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass

@@ -3,7 +3,6 @@ backend measures on an HTTPS agent whose CA it is told to trust, and refuses any
 
 from __future__ import annotations
 
-import socket
 import ssl
 import subprocess
 import sys
@@ -15,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 import trustme
+from ports import free_port
 
 from star_search.errors import ProfileError, ProfilerError, SpecError
 from star_search.profiler import MeasurementProtocol
@@ -49,11 +49,6 @@ def _issue(folder: Path, *names: str) -> Pki:
     return pki
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
 
 @dataclass
 class ServedAgent:
@@ -71,7 +66,7 @@ def serve_agent(tmp_path: Path, token_file: Path) -> Iterator[ServeAgent]:
     processes: list[subprocess.Popen[bytes]] = []
 
     def serve(pki: Pki | None) -> ServedAgent:
-        port = _free_port()
+        port = free_port()
         tls = [f"ssl_certfile={pki.cert}", f"ssl_keyfile={pki.key}"] if pki else []
         command = [sys.executable, "-m", "star_search.commands.cli", "agent", "host=127.0.0.1",
                    f"port={port}", f"token_file={token_file}", f"data_dir={tmp_path / f'data-{port}'}",
