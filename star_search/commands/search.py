@@ -28,15 +28,12 @@ from star_search.spec import ArchSpec
 
 
 def build_search_settings(command: SearchCommand) -> SearchSettings:
+    """Typed settings from the command (its groups checked their own ranges when built)."""
     space = load_space(resolve_config(command.space, "search_spaces", "space"))
     profile = load_profile(resolve_config(command.device, "device_profiles", "device"))
     search = command.search
     if search.sampler not in SAMPLERS:
         raise SpecError("search.sampler", search.sampler, f"one of {list(SAMPLERS)}")
-    if search.n_trials <= 0:
-        raise SpecError("search.n_trials", search.n_trials, "a positive integer")
-    if search.workers <= 0:
-        raise SpecError("search.workers", search.workers, "a positive integer")
     overrides = {k: v for k, v in (("steps", command.proxies.steps), ("seed", command.proxies.seed),
                                    ("threads", command.proxies.threads), ("scoring", command.proxies.scoring),
                                    ("d_model", command.proxies.d_model))
@@ -46,12 +43,6 @@ def build_search_settings(command: SearchCommand) -> SearchSettings:
     pipeline = parse_pipeline(list(search.pipeline), proxies.tier)
     tier_configs = {stage: proxy_config_for_tier(stage, family_weights=weights, **overrides)
                     for stage in pipeline if is_proxy_stage(stage) and stage != proxies.tier}
-    if search.twin_wait_s < 0:
-        raise SpecError("search.twin_wait_s", search.twin_wait_s, "seconds ≥ 0")
-    if search.front_k <= 0:
-        raise SpecError("search.front_k", search.front_k, "a positive integer")
-    if search.prune_margin < 0:
-        raise SpecError("search.prune_margin", search.prune_margin, "a fraction ≥ 0, e.g. 0.1")
     return SearchSettings(space=space, profile=profile, out_dir=Path(command.out_dir),
                           n_trials=search.n_trials, sampler=search.sampler, seed=search.seed,
                           population_size=search.population_size, storage=search.storage,
