@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from optuna.trial import TrialState
+from tiny_search import tiny_search_settings
 
 from star_search.errors import ProfilerError
 from star_search.profiler import LocalBackend, MeasurementProtocol
@@ -115,21 +116,14 @@ def test_stopped_child_times_out_and_leaves_no_process(
 @pytest.mark.slow  # ~70 s here: a 20 s hang, then a whole trial (proxies, lowering, measuring)
 def test_a_hanging_measurement_is_one_failed_trial_and_the_search_goes_on(
         tmp_path: Path, quick_profile, monkeypatch: pytest.MonkeyPatch) -> None:
-    from star_search.proxies.suite import proxy_config_for_tier
-    from star_search.search import SearchSettings, open_study, run_search
-    from star_search.space import parse_space
+    from star_search.search import open_study, run_search
 
     script, marker, started = _hanging_python(tmp_path, once=True)
     # The profile's backend, with the stand-in as its interpreter: the first measurement hangs.
     monkeypatch.setitem(backend_registry.BACKENDS, "local", BackendKind(
         name="local", create=lambda profile: LocalBackend(python=str(script))))
     profile = with_changes(quick_profile, {"protocol": {"timeout_s": 20}})
-    space = parse_space({"name": "tiny", "fixed": {"vocab_size": 256, "head_dim": 16, "n_kv_heads": 2,
-                                                   "ffn_multiple_of": 16, "max_seq_len": 64},
-                         "params": {"d_model": {"choices": [32, 64]}},
-                         "layers": [{"slots": [{"mixer": ["conv", "attention"]}, "conv"]}]})
-    settings = SearchSettings(space=space, profile=profile, out_dir=tmp_path / "run", n_trials=2, seed=0,
-                              population_size=4, proxies=replace(proxy_config_for_tier("demo"), steps=10))
+    settings = tiny_search_settings(profile, tmp_path / "run")
     lines: list[str] = []
     outcome = run_search(settings, echo=lines.append)
     assert started.exists(), "the first measurement did not hang"

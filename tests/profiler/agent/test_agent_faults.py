@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tiny_search import tiny_search_settings
 
 from star_search.errors import ProfilerError
 from star_search.json_cache import JsonCache
@@ -145,9 +146,7 @@ def test_a_search_goes_on_through_an_agent_restart(tmp_path: Path, start_agent, 
     from optuna.trial import TrialState
 
     from star_search.profiler.device_profile import load_profile, with_changes
-    from star_search.proxies.suite import proxy_config_for_tier
-    from star_search.search import SearchSettings, open_study, run_search
-    from star_search.space import parse_space
+    from star_search.search import open_study, run_search
 
     agent = start_agent(tmp_path / "a", cores="[0]")
     root = Path(__file__).resolve().parents[3]
@@ -155,12 +154,7 @@ def test_a_search_goes_on_through_an_agent_restart(tmp_path: Path, start_agent, 
         "agent": {"urls": [agent.url], "token_file": str(token_file), "token_env": None},
         "threads": 1, "shapes": {"prompt_len": 8, "decode_steps": 4},
         "protocol": {"repeats": 1500, "max_repeats": 1500, "cv_target": 1e-6, "timeout_s": 120}})
-    space = parse_space({"name": "tiny", "fixed": {"vocab_size": 256, "head_dim": 16, "n_kv_heads": 2,
-                                                   "ffn_multiple_of": 16, "max_seq_len": 64},
-                         "params": {"d_model": {"choices": [32, 64]}},
-                         "layers": [{"slots": [{"mixer": ["conv", "attention"]}, "conv"]}]})
-    settings = SearchSettings(space=space, profile=profile, out_dir=tmp_path / "run", n_trials=2, seed=0,
-                              population_size=4, proxies=replace(proxy_config_for_tier("demo"), steps=10))
+    settings = tiny_search_settings(profile, tmp_path / "run")
     with ThreadPoolExecutor(1) as pool:
         search = pool.submit(run_search, settings, lambda _: None)
         _kill_mid_job(agent)
