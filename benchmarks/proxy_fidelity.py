@@ -43,13 +43,16 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from star_search.atomic import atomic_write
 from star_search.progress import console_progress
 from star_search.proxies import ProxyConfig, proxy_config_for_tier, run_suite
 from star_search.proxies.fidelity import FIDELITY_SETS, arch_from_pattern, kendall_tau_b
-from star_search.proxies.suite import resolve_device, weighted_quality
+from star_search.proxies.spread import SPREAD_FILE, Repeat, measure_spread, recipe
+from star_search.proxies.suite import TIERS, resolve_device, weighted_quality
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 RESULTS = {"shallow": RESULTS_DIR / "proxy_fidelity.json", "deep": RESULTS_DIR / "proxy_fidelity_deep.json"}
+SHIPPED_SPREAD = Path(__file__).resolve().parents[1] / "star_search" / "proxies" / SPREAD_FILE
 
 
 def configs(multiplier: int, seed: int, threads: int, device: str, fast_overrides: dict[str, Any],
@@ -166,9 +169,7 @@ def run_jobs(patterns: list[str], kinds: dict[str, ProxyConfig], workers: int, r
 def save(path: Path, records: list[dict[str, Any]]) -> None:
     """Write atomically, so that an interrupt never leaves a truncated cache behind."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(records, indent=1))
-    partial.replace(path)
+    atomic_write(path, json.dumps(records, indent=1).encode())
 
 
 def cpu(record: dict[str, Any]) -> str:
@@ -293,6 +294,26 @@ def diagnostics(patterns: list[str], stored: Stored, kinds: dict[str, ProxyConfi
                   f"{found[0]:.3f} ({found[1]} architectures)")
 
 
+def write_spread(path: Path = SHIPPED_SPREAD) -> None:
+    """Pool the seed repeats of both sets' caches into the shipped seed-spread table, for the
+    recipes of today's tiers (`star_search.proxies.spread`), and print its bands."""
+    shipped = {json.dumps(recipe(config), sort_keys=True): name for name, config in TIERS.items()}
+    runs = []
+    for results in RESULTS.values():
+        for (_, pattern, key), record in load(results).items():
+            config = json.loads(key)
+            canonical = json.dumps(recipe(config), sort_keys=True)
+            if canonical in shipped:
+                runs.append(Repeat(canonical, pattern, arch_from_pattern(pattern).n_layers, config["seed"],
+                                   record["quality"], record.get("date", ""), record["device"]))
+    table = measure_spread(runs, FIDELITY_SETS)
+    atomic_write(path, table.to_json().encode())
+    print(f"seed spread of one run's quality, written to {path}:")
+    for key, bands in table.bands.items():
+        for band in bands:
+            print(f"  {shipped[key]:<5} {band.set:<8} sd {band.sd:.3f} ({band.describe()}, {band.dof} dof)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--set", choices=sorted(FIDELITY_SETS), default="shallow", dest="fidelity_set",
@@ -317,7 +338,14 @@ def main() -> None:
                         help="run only the fast jobs (e.g. --fast-set seed=N): no reference, no report")
     parser.add_argument("--report-only", action="store_true",
                         help="report what --results holds, running nothing")
+    parser.add_argument("--write-spread", action="store_true",
+                        help=f"pool the seed repeats both sets' caches hold into star_search/proxies/"
+                             f"{SPREAD_FILE} (the per-candidate quality spread the search and report "
+                             f"show), running nothing")
     args = parser.parse_args()
+    if args.write_spread:
+        write_spread()
+        return
     if args.ref_steps_multiplier < 1 or args.workers < 1:
         raise SystemExit("--ref-steps-multiplier and --workers must be at least 1")
     patterns = patterns_from(args.archs, args.fidelity_set)

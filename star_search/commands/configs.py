@@ -56,6 +56,9 @@ class SearchGroup:
     pipeline: list[str] = field(default_factory=lambda: ["static", "proxies", "measure"])
     front_k: int = 1
     prune_margin: float = 0.1
+    # `front`: a finished trial beats a candidate's quality only by more than this many standard
+    # deviations of the seed noise of the difference (star_search/proxies/spread.py); 0 = bare values.
+    front_noise_z: float = 1.0
 
     def __post_init__(self) -> None:
         for name, minimum in (("n_trials", 1), ("workers", 1), ("front_k", 1), ("heartbeat_interval_s", 1),
@@ -64,6 +67,7 @@ class SearchGroup:
         _check_seed(self.seed, "search.seed")
         _check_nonnegative(self.twin_wait_s, "search.twin_wait_s", "seconds ≥ 0")
         _check_nonnegative(self.prune_margin, "search.prune_margin", "a fraction ≥ 0, e.g. 0.1")
+        _check_nonnegative(self.front_noise_z, "search.front_noise_z", "standard deviations ≥ 0, e.g. 1")
 
 
 @dataclass

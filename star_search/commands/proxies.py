@@ -15,7 +15,8 @@ from typing import Any
 from star_search.commands.architectures import resolve_arch
 from star_search.progress import console_progress
 from star_search.proxies.catalog import all_tasks, families
-from star_search.proxies.config import proxy_config_for_tier
+from star_search.proxies.config import ProxyConfig, proxy_config_for_tier
+from star_search.proxies.spread import expected_spread
 from star_search.proxies.suite import SuiteResult, run_suite
 from star_search.spec import ArchSpec
 
@@ -56,6 +57,11 @@ class ProxyRun:
             f"{family} {mean:.3f} ({weights[family]:g})" for family, mean in result.family_means().items()))
         lines.append(f"quality {result.quality:.4f}  final loss {result.final_loss:.3f}  "
                      f"train {result.train_seconds:.1f} s  eval {result.eval_seconds:.1f} s")
+        spread = expected_spread(ProxyConfig(**config), self.spec.n_layers)
+        lines.append(f"expected seed spread of this quality: ±{spread.sd:.3f} (one standard deviation; "
+                     f"{spread.basis})" if spread else
+                     "expected seed spread of this quality: not measured for this recipe "
+                     "(benchmarks/proxy_fidelity.py --write-spread)")
         return "\n".join(lines)
 
 
@@ -66,6 +72,8 @@ def run_for_arch(arch: str, tier: str = "fast", json_out: str | None = None, **o
     config = proxy_config_for_tier(tier, **{k: v for k, v in overrides.items() if v is not None})
     run = ProxyRun(spec, run_suite(spec, config, console_progress()))
     if json_out:
-        record = {"arch": spec.to_dict(), "proxy": run.result.to_dict()}
+        spread = expected_spread(config, spec.n_layers)
+        proxy = {**run.result.to_dict(), **(spread.to_dict() if spread else {})}
+        record = {"arch": spec.to_dict(), "proxy": proxy}
         Path(json_out).write_text(json.dumps(record, indent=1))
     return run

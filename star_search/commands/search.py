@@ -51,7 +51,8 @@ def build_search_settings(command: SearchCommand) -> SearchSettings:
                           heartbeat_interval_s=search.heartbeat_interval_s,
                           grace_period_s=search.grace_period_s, workers=search.workers,
                           pipeline=pipeline, tier_configs=tier_configs, front_k=search.front_k,
-                          prune_margin=search.prune_margin, twin_wait_s=search.twin_wait_s)
+                          prune_margin=search.prune_margin, front_noise_z=search.front_noise_z,
+                          twin_wait_s=search.twin_wait_s)
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
 """Plotly figures of the trade-offs: the first objective (quality) against each cost.
 
 Points are split into three traces (feasible Pareto front, feasible but dominated, infeasible)
-so they differ in marker and colour and can be toggled from the legend; the chosen trial is a
-star, the 2-D front of the view is a staircase, and a budget that is set is a dashed vertical
+so they differ in marker and colour and can be toggled from the legend; the quality axis carries
+error bars of ± one expected seed spread (`quality_sd`) where the spread was measured; the chosen
+trial is a star, the 2-D front of the view is a staircase, and a budget that is set is a dashed vertical
 line. Strings from the study are HTML-escaped before they enter hover text, because Plotly
 renders hover labels as (a subset of) HTML.
 """
@@ -102,6 +103,14 @@ def draw_budget(figure: go.Figure, budget: float | None, values: list[float], co
     return f"budget {budget:g} is far to the left: every point breaks it"
 
 
+def quality_error_bars(part: pd.DataFrame, y_name: str) -> dict[str, object] | None:
+    """± one expected seed spread on the quality axis, for the rows whose spread is known."""
+    if y_name != "quality" or "quality_sd" not in part or not part["quality_sd"].notna().any():
+        return None
+    spreads = [float(v) if pd.notna(v) else 0.0 for v in part["quality_sd"]]
+    return dict(type="data", array=spreads, visible=True, thickness=1, width=3)
+
+
 def tradeoff_figure(report: ReportModel, x_name: str) -> go.Figure:
     """Scatter of the first objective against `x_name`, by front / dominated / infeasible."""
     y_name = report.summary.metric_names[0]
@@ -117,7 +126,8 @@ def tradeoff_figure(report: ReportModel, x_name: str) -> go.Figure:
         part = frame[frame["status"] == status]
         figure.add_trace(go.Scatter(
             x=part[x_name].tolist(), y=part[y_name].tolist(), mode="markers", name=label, marker=marker,
-            customdata=hover_data(part), hovertemplate=hover_template(x_name, y_name, label)))
+            error_y=quality_error_bars(part, y_name), customdata=hover_data(part),
+            hovertemplate=hover_template(x_name, y_name, label)))
     chosen = frame[frame["number"] == report.summary.chosen_trial]
     if len(chosen) and chosen[x_name].notna().all():
         figure.add_trace(go.Scatter(

@@ -15,9 +15,9 @@ from star_search.report.model import FrontMember, ReportModel, StoppedTrial
 from star_search.report.overview_figures import hypervolume_figure, parallel_figure
 from star_search.report.page_assets import MIXER_COLOURS
 
-TABLE_COLUMNS = ("number", "status", "pattern", "params", "n_layers", "quality", "decode_p50_ms",
-                 "ttft_ms", "peak_rss_mb", "decode_p95_ms", "prefill_tok_s", "measurement_source",
-                 "duration_s", "arch_id")
+TABLE_COLUMNS = ("number", "status", "pattern", "params", "n_layers", "quality", "quality_sd",
+                 "decode_p50_ms", "ttft_ms", "peak_rss_mb", "decode_p95_ms", "prefill_tok_s",
+                 "measurement_source", "duration_s", "arch_id")
 PROFILE_FACTS = ("name", "backend", "threads", "prompt_len", "decode_steps", "context_len", "dtype",
                  "quantize")
 MAX_STRIPS = 100
@@ -39,7 +39,7 @@ def format_value(column: str, value: Any) -> str:
     if column in ("number", "params", "n_layers") and isinstance(value, int | float):
         return f"{int(value):,}"
     if isinstance(value, float):
-        return f"{value:.4g}" if column == "quality" else f"{value:.2f}"
+        return f"{value:.4g}" if column in ("quality", "quality_sd") else f"{value:.2f}"
     return str(value)
 
 
@@ -246,7 +246,10 @@ def trials_section(report: ReportModel, prefix: str = "") -> str:
                 f'<button class="download" data-source="{prefix}trials-csv" data-filename="{esc(name)}">'
                 f"Download trials.csv ({len(frame):,} rows, every column)</button>")
     return section(prefix, "trials", "All trials",
-                   f'<p class="note">Click a column header to sort. The CSV also has per-task proxy scores, '
-                   f"measurement details and timings.</p>{download}"
+                   f'<p class="note">Click a column header to sort. quality_sd: the expected seed-to-seed '
+                   f"spread of one proxy run's quality at the candidate's depth (measured by "
+                   f"benchmarks/proxy_fidelity.py; empty where its tier was never repeated); two "
+                   f"qualities closer than about twice it are within seed noise. The CSV also has "
+                   f"per-task proxy scores, measurement details and timings.</p>{download}"
                    f'<div class="scroll"><table class="sortable"><thead><tr>{head}</tr></thead>'
                    f'<tbody>{"".join(rows)}</tbody></table></div>')

@@ -3,7 +3,9 @@
 Columns, in order: identity (`number`, `state`, `status`, `feasible`, `pattern`, `arch_id`),
 sizes (`n_layers`, `params`, `d_model`, `ffn_dim`, `n_heads`, `n_kv_heads`), layers per mixer
 kind (`n_conv`, `n_attention`, `n_ssm`, `n_linear_attention`) and MoE layers (`n_moe`), one column per
-objective (named by the study's metric names), measurement details (`decode_p95_ms`,
+objective (named by the study's metric names), `quality_sd` (the expected seed spread of the
+quality, `star_search.proxies.spread`; None where the recipe's spread was never measured),
+measurement details (`decode_p95_ms`,
 `prefill_tok_s`, `measurement_source`, `backend`, `threads`, `device_id`), timing
 (`proxy_train_seconds`, `duration_s`, `datetime_start`, `datetime_complete`), one
 `constraint.NAME` per budget, `task.NAME.score` / `task.NAME.accuracy` per proxy task, and the
@@ -29,7 +31,7 @@ STOP_COLUMNS = ("fail_stage", "fail_reason", "prune_stage", "prune_reason")
 def order_columns(columns: list[str], metric_names: tuple[str, ...]) -> list[str]:
     """Identity and objectives first (present even for an empty study), stop reasons last."""
     head = ["number", "state", "status", "feasible", "pattern", "arch_id", "n_layers", "params",
-            *ARCH_COLUMNS, *LAYER_COLUMNS, *metric_names]
+            *ARCH_COLUMNS, *LAYER_COLUMNS, *metric_names, "quality_sd"]
     middle = [c for c in columns if c not in head and c not in STOP_COLUMNS]
     return head + middle + list(STOP_COLUMNS)
 
@@ -76,6 +78,7 @@ def trial_row(trial: FrozenTrial, metric_names: tuple[str, ...], status: str,
                     if isinstance(layers, list) else None)
     values = trial.values if trial.values and len(trial.values) == len(metric_names) else None
     row.update({name: _number(values[i]) if values else None for i, name in enumerate(metric_names)})
+    row["quality_sd"] = _number(proxy.get("quality_sd"))
     row.update({name: _number(measurement.get(name)) for name in MEASUREMENT_COLUMNS})
     row.update({
         "measurement_source": _text(measurement.get("source")),

@@ -21,6 +21,7 @@ from star_search.json_cache import JsonCache
 from star_search.profiler.device_profile import DeviceProfile
 from star_search.profiler.meter import Meter
 from star_search.proxies.proxy_model import proxy_size
+from star_search.proxies.spread import SpreadTable, expected_spread
 from star_search.proxies.suite import ProxyConfig
 from star_search.scaling import proxy_spec, target_spec
 from star_search.scoring import Figures, budget_constraints
@@ -110,13 +111,15 @@ class CandidateEvaluator:
     passed in). `proxy_tiers`: the proxy config of each tier the pipeline names; `results`: the
     proxy results cache; `meter`: the profile's `Meter` (lowering and measuring, both cached);
     `predictor`: the latency table predictor (needed when the pipeline has `predict`);
-    `front_k`: see `front`; `prune_margin`: a prediction is pruned only when it exceeds a budget by
-    more than this fraction (the predictor's error)."""
+    `front_k` and `front_noise_z`: see `front`; `prune_margin`: a prediction is pruned only when it
+    exceeds a budget by more than this fraction (the predictor's error); `spreads`: the measured
+    seed spreads of proxy qualities (the shipped table unless given)."""
 
     def __init__(self, profile: DeviceProfile, proxy_tiers: Mapping[str, ProxyConfig], results: JsonCache,
                  meter: Meter, proxy_runner: ProxyWorker | InlineProxyRunner | None = None,
                  pipeline: Sequence[str] = DEFAULT_PIPELINE, predictor: Predictor | None = None,
-                 front_k: int = 1, prune_margin: float = 0.1):
+                 front_k: int = 1, prune_margin: float = 0.1, front_noise_z: float = 1.0,
+                 spreads: SpreadTable | None = None):
         self.profile = profile
         self.proxy_runner = proxy_runner or InlineProxyRunner()
         self.proxy_tiers = dict(proxy_tiers)
@@ -128,6 +131,8 @@ class CandidateEvaluator:
             raise StarSearchError("the pipeline has 'predict' but no latency predictor was given")
         self.predictor = predictor
         self.front_k = front_k
+        self.front_noise_z = front_noise_z
+        self.spreads = spreads
         self.prune_margin = prune_margin
         self.results = results
         self.meter = meter
@@ -174,16 +179,20 @@ class CandidateEvaluator:
         # proxy scales away (width, head count, vocabulary) train the very same proxy.
         key = f"proxy|{proxy_spec(progress.spec, proxy_size(config)).arch_id}|{config.cache_key()}"
         progress.last_tier = tier
+        # The spread rides beside the result, not in the cache: a later measurement of it applies
+        # to results trained before it.
+        spread = expected_spread(config, progress.spec.n_layers, self.spreads)
+        confidence = spread.to_dict() if spread is not None else {}
         cached = self.results.get(key)
         if cached is not None:
-            progress.proxy_tiers[tier] = cached
+            progress.proxy_tiers[tier] = {**cached, **confidence}
             return
         future = self.proxy_runner.submit(progress.spec, config)
 
         def wait() -> dict[str, Any]:
             result = future.result()
             self.results.put(key, result)
-            return result
+            return {**result, **confidence}
         progress.pending[tier] = wait
 
     def _predict(self, progress: _Progress) -> None:
@@ -203,14 +212,17 @@ class CandidateEvaluator:
 
     def _front(self, progress: _Progress, finished: Callable[[], Sequence[FrozenTrial]]) -> None:
         assert progress.last_tier is not None
-        point = FidelityPoint(float(progress.quality_record()["quality"]), progress.params, progress.latency)
-        dominating = dominating_trials(point, progress.last_tier, finished())
+        record = progress.quality_record()
+        point = FidelityPoint(float(record["quality"]), progress.params, progress.latency,
+                              record.get("quality_sd"))
+        dominating = dominating_trials(point, progress.last_tier, finished(), self.front_noise_z)
         if len(dominating) >= self.front_k:
             shown = ", ".join(f"#{n}" for n in dominating[:5]) + (" …" if len(dominating) > 5 else "")
             source = progress.latency.get("source") if progress.latency else "no latency"
             raise StagePruned("front", f"cannot reach the front: dominated at {progress.last_tier} "
                               f"quality and {source} latency by {len(dominating)} finished "
-                              f"trial(s) ({shown}); front_k={self.front_k}")
+                              f"trial(s) ({shown}); front_k={self.front_k}, "
+                              f"front_noise_z={self.front_noise_z:g}")
 
     def _measure(self, progress: _Progress) -> None:
         # Never time while proxy training runs beside the measurement.

@@ -36,6 +36,7 @@ class SearchSettings:
     tier_configs: Mapping[str, ProxyConfig] = field(default_factory=dict)  # per proxy tier in the pipeline
     front_k: int = 1  # `front` passes a candidate dominated by fewer than this many finished trials
     prune_margin: float = 0.1  # `predict` prunes only predictions over a budget by more than this
+    front_noise_z: float = 1.0  # `front`: a trial beats the candidate's quality only by > z seed spreads
 
     @property
     def resolved_pipeline(self) -> tuple[str, ...]:

@@ -106,7 +106,10 @@ def progress_printer(total: int, echo: Callable[[str], None]) -> Callable[[optun
         if trial.state == TrialState.COMPLETE and trial.values:
             quality, decode_ms, ttft_ms, rss_mb = trial.values
             feasible = trial_feasible(trial)
-            echo(f"{head} quality={quality:.3f} decode_p50={decode_ms:.2f}ms ttft={ttft_ms:.1f}ms "
+            proxy = attrs.get("proxy") if isinstance(attrs.get("proxy"), dict) else {}
+            sd = proxy.get("quality_sd")
+            spread = f"±{sd:.3f}" if isinstance(sd, int | float) else ""
+            echo(f"{head} quality={quality:.3f}{spread} decode_p50={decode_ms:.2f}ms ttft={ttft_ms:.1f}ms "
                  f"peak_rss={rss_mb:.0f}MiB {'feasible' if feasible else 'INFEASIBLE'} "
                  f"({attrs.get('duration_s', 0):.0f}s)")
         elif trial.state == TrialState.PRUNED:
@@ -157,7 +160,8 @@ def optimize(study: optuna.Study, settings: SearchSettings, echo: Callable[[str]
     predictor = latency_predictor(settings, meter, echo, progress) if "predict" in pipeline else None
     evaluator = CandidateEvaluator(settings.profile, settings.proxy_tiers, JsonCache(cache_dir / "results"),
                                    meter, runner, pipeline=pipeline, predictor=predictor,
-                                   front_k=settings.front_k, prune_margin=settings.prune_margin)
+                                   front_k=settings.front_k, prune_margin=settings.prune_margin,
+                                   front_noise_z=settings.front_noise_z)
     objective = SearchObjective(settings.space, evaluator, settings.twin_wait_s)
     try:
         if trials_to_start(study, settings.n_trials) > 0:

@@ -51,6 +51,8 @@ def test_run_for_arch_scores_and_writes_json(tmp_path: Path) -> None:
     record = json.loads(out.read_text())
     assert record["proxy"]["family_weights"]["mqar"] == 2.0
     assert record["proxy"]["quality"] == pytest.approx(run.result.quality)
+    assert "seed spread of this quality: not measured for this recipe" in text  # 3 steps: never repeated
+    assert "quality_sd" not in record["proxy"]
 
 
 def test_cli_lists_settings_and_reports_bad_arguments(tmp_path: Path) -> None:

@@ -64,7 +64,9 @@ def fake_objective(trial: optuna.Trial) -> tuple[float, ...]:
     trial.set_user_attr("params", params)
     trial.set_user_attr("proxy", {"tasks": {"recall": {"accuracy": quality, "chance": 0.1, "score": quality},
                                             "copy": {"accuracy": 0.5, "chance": 0.1, "score": 0.44}},
-                                  "quality": quality, "train_seconds": 3.0})
+                                  "quality": quality, "train_seconds": 3.0,
+                                  # the expected seed spread, except on trial 0 (never measured)
+                                  **({"quality_sd": 0.02} if trial.number else {})})
     trial.set_user_attr("measurement", {"source": "measured", "ttft_ms": ttft_ms, "prefill_tok_s": 640.0,
                                         "decode_p50_ms": decode_ms, "decode_p95_ms": decode_ms * 1.1,
                                         "peak_rss_bytes": int(rss_mb * 2**20), "threads": 1,

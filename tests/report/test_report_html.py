@@ -22,7 +22,7 @@ from star_search.report import (
     write_report_from_storage,
     write_trials_csv,
 )
-from star_search.report.figures import budget_in_view, draw_budget
+from star_search.report.figures import budget_in_view, draw_budget, tradeoff_figure
 
 PLOTLY_MARKER = "* plotly.js v"
 
@@ -124,3 +124,20 @@ def test_far_budget_is_noted_instead_of_squashing_the_points():
     unlabelled = go.Figure()
     draw_budget(unlabelled, 0.5, [0.2, 0.7], label=False)
     assert unlabelled.layout.shapes[0].x0 == 0.5 and not unlabelled.layout.annotations
+
+
+def test_quality_carries_its_seed_spread_as_error_bars(contract_study):
+    """quality_sd rides from the trial's proxy record into the table, the CSV and the quality
+    axis's error bars (0 where the spread is unknown); cost axes get none."""
+    report = collect(contract_study)
+    frame = report.trials.set_index("number")
+    completed = frame[frame["state"] == "COMPLETE"]
+    assert completed["quality_sd"].drop(index=0).eq(0.02).all() and completed["quality_sd"].isna()[0]
+    figure = tradeoff_figure(report, "decode_p50_ms")
+    bars = [trace for trace in figure.data if trace.error_y is not None and trace.error_y.array is not None]
+    assert bars and all(trace.error_y.visible for trace in bars)
+    drawn = sorted(v for trace in bars for v in trace.error_y.array)
+    assert drawn and set(drawn) <= {0.0, 0.02} and 0.02 in drawn
+    assert all(trace.error_x.array is None for trace in figure.data)
+    page = render_html(report)
+    assert "<th>quality_sd</th>" in page and "within seed noise" in page

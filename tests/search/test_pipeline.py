@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -13,6 +15,7 @@ from optuna.trial import FrozenTrial, TrialState
 from star_search.errors import SpecError, StarSearchError
 from star_search.json_cache import JsonCache
 from star_search.profiler.meter import Meter
+from star_search.proxies.spread import Repeat, measure_spread, recipe
 from star_search.proxies.suite import proxy_config_for_tier
 from star_search.search.candidate import CandidateEvaluator, StagePruned
 from star_search.search.front_gate import FidelityPoint, dominating_trials
@@ -37,8 +40,9 @@ def test_pipeline_names_are_validated_with_the_field() -> None:
 
 
 def finished_trial(number: int, quality: float, params: int, feasible: bool = True,
-                   prediction: dict | None = None) -> FrozenTrial:
-    attrs = {"proxy_tiers": {"demo": {"quality": quality}}, "params": params,
+                   prediction: dict | None = None, quality_sd: float | None = None) -> FrozenTrial:
+    record = {"quality": quality} if quality_sd is None else {"quality": quality, "quality_sd": quality_sd}
+    attrs = {"proxy_tiers": {"demo": record}, "params": params,
              "constraints": [-1.0 if feasible else 1.0]}
     if prediction is not None:
         attrs["prediction"] = prediction
@@ -67,6 +71,21 @@ def test_front_gate_compares_like_with_like() -> None:
     assert dominating_trials(fast, "demo", trials) == []
 
 
+def test_front_gate_needs_a_quality_gap_beyond_seed_noise() -> None:
+    """With spreads of 0.03 each and z = 1 the margin is 0.042: a smaller trial 0.03 better does
+    not prune the candidate (it may be as good, given the noise), one 0.05 better does; z = 0
+    compares bare values; cost figures keep comparing exactly."""
+    trials = [finished_trial(0, 0.83, 50, quality_sd=0.03), finished_trial(1, 0.85, 50, quality_sd=0.03),
+              finished_trial(2, 0.9, 300, quality_sd=0.03)]
+    candidate = FidelityPoint(0.8, 100, None, quality_sd=0.03)
+    assert dominating_trials(candidate, "demo", trials, noise_z=1.0) == [1]
+    assert dominating_trials(candidate, "demo", trials, noise_z=0.0) == [0, 1]
+    assert dominating_trials(candidate, "demo", trials, noise_z=2.0) == []
+    # Unknown spreads count as 0: the bare comparison.
+    assert dominating_trials(FidelityPoint(0.8, 100, None), "demo", [finished_trial(3, 0.81, 50)],
+                             noise_z=1.0) == [3]
+
+
 @pytest.fixture
 def tiny_spec() -> ArchSpec:
     return ArchSpec(d_model=32, layers=(LayerSpec("conv"), LayerSpec("attention")), n_heads=2, n_kv_heads=1,
@@ -92,6 +111,26 @@ def test_front_prunes_before_lowering_and_passes_others(tmp_path: Path, quick_pr
     assert result.fidelity == ["static", "demo", "front", "measure"]
     assert result.latency["source"] == "measured" and result.latency["decode_p50_ms"] > 0
     assert result.proxy_tiers["demo"] == result.proxy and result.prediction is None
+
+
+def test_front_gate_uses_the_measured_spread_of_the_tier(tmp_path: Path, quick_profile, tiny_spec) -> None:
+    """A tier whose spread was measured (here a table for the test's own demo recipe) records it
+    beside the quality, and the gate lets a candidate through when a finished, smaller trial
+    beats it by less than the noise, not when by more."""
+    config = replace(proxy_config_for_tier("demo"), steps=4, eval_samples=8)
+    key = json.dumps(recipe(config), sort_keys=True)
+    repeats = [Repeat(key, "ca", 2, seed, quality, "2026-12-05") for seed, quality in ((0, 0.3), (1, 0.5))]
+    table = measure_spread(repeats, {"shallow": ("ca",)})
+    sd = 0.2 / math.sqrt(2)
+    run = evaluator(tmp_path, quick_profile, ("static", "demo", "front", "measure"), spreads=table)
+    first = run.evaluate(tiny_spec)
+    assert first.proxy["quality_sd"] == pytest.approx(sd) and "measured" in first.proxy["quality_sd_basis"]
+    margin = sd * math.sqrt(2)  # z = 1, both spreads sd
+    close = finished_trial(8, first.quality + 0.5 * margin, 1, quality_sd=sd)
+    assert run.evaluate(tiny_spec, lambda: [close]).fidelity[-1] == "measure"
+    far = finished_trial(9, first.quality + 1.5 * margin, 1, quality_sd=sd)
+    with pytest.raises(StagePruned, match="#9"):
+        run.evaluate(tiny_spec, lambda: [close, far])
 
 
 def test_static_stage_prunes_unsupported_operators(tmp_path: Path, quick_profile, tiny_spec) -> None:
