@@ -137,33 +137,63 @@ def load(results_path: Path) -> Stored:
     return stored
 
 
+def single_runs(config: ProxyConfig) -> list[ProxyConfig]:
+    """The one-seed runs a config averages (itself when `repeats` is 1)."""
+    return [replace(config, seed=config.seed + r, repeats=1) for r in range(config.repeats)]
+
+
+def assembled(kind: str, pattern: str, config: ProxyConfig, runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """A `repeats` > 1 record from its one-seed runs: what `run_suite` computes for it (the mean
+    of the runs' qualities and family means; seconds added up), without training anything twice."""
+    record = {"kind": kind, "pattern": pattern, "config": config.cache_key(),
+              "quality": statistics.fmean(r["quality"] for r in runs),
+              "families": {f: statistics.fmean(r["families"][f] for r in runs) for f in runs[0]["families"]},
+              "device": runs[0]["device"], "date": max(r["date"] for r in runs),
+              "assembled_from_seeds": [json.loads(r["config"])["seed"] for r in runs]}
+    for name in ("seconds", "cpu_seconds", "train_seconds"):
+        if all(name in r for r in runs):
+            record[name] = sum(r[name] for r in runs)
+    return record
+
+
 def run_jobs(patterns: list[str], kinds: dict[str, ProxyConfig], workers: int, results_path: Path,
              run: bool = True) -> dict[tuple[str, str], dict[str, Any]]:
+    """Each (kind, pattern)'s record: stored, or run now; a config with `repeats` > 1 is
+    assembled from one-seed runs (stored and reused one by one)."""
     stored = load(results_path)
     wanted = {(kind, p): config for kind, config in kinds.items() for p in patterns}
-    done = {key: stored[(*key, config.cache_key())] for key, config in wanted.items()
-            if (*key, config.cache_key()) in stored}
+    jobs = {(kind, p, single.cache_key()): single for (kind, p), config in wanted.items()
+            for single in single_runs(config)}
     # Fast jobs first, then the cheapest reference runs first (fewer layers, fewer linear-attention
     # and SSM layers): on a shared machine a run may be stopped early, and a partial run then
     # already ranks as many architectures as its time allowed.
-    todo = sorted((key for key in wanted if key not in done), key=lambda k: (k[0] != "fast", cost(k[1])))
-    print(f"{len(done)} jobs already in {results_path}, {len(todo)} to run on {workers} workers", flush=True)
-    if not run or not todo:
-        return done
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool, \
-            console_progress().task("proxy fidelity", len(todo), "jobs") as task:
-        futures = {pool.submit(score, kind, pattern, wanted[(kind, pattern)]): (kind, pattern)
-                   for kind, pattern in todo}
-        for future in as_completed(futures):
-            record = future.result()
-            task.advance(note=f"{record['kind']} {record['pattern']}")
-            done[(record["kind"], record["pattern"])] = record
-            stored[(record["kind"], record["pattern"], stored_key(record))] = record
-            print(f"  {record['kind']:<9} {record['pattern']:<10} quality {record['quality']:.3f} "
-                  f"in {record['seconds']:.0f} s ({record['cpu_seconds']:.0f} s CPU)", flush=True)
-            save(results_path, list(stored.values()))
-    return done
+    todo = sorted((key for key in jobs if key not in stored), key=lambda k: (k[0] != "fast", cost(k[1])))
+    print(f"{len(jobs) - len(todo)} jobs already in {results_path}, {len(todo)} to run on {workers} workers",
+          flush=True)
+    if run and todo:
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool, \
+                console_progress().task("proxy fidelity", len(todo), "jobs") as task:
+            futures = [pool.submit(score, kind, pattern, jobs[(kind, pattern, key)])
+                       for kind, pattern, key in todo]
+            for future in as_completed(futures):
+                record = future.result()
+                task.advance(note=f"{record['kind']} {record['pattern']}")
+                stored[(record["kind"], record["pattern"], stored_key(record))] = record
+                print(f"  {record['kind']:<9} {record['pattern']:<10} quality {record['quality']:.3f} "
+                      f"in {record['seconds']:.0f} s ({record['cpu_seconds']:.0f} s CPU)", flush=True)
+                save(results_path, list(stored.values()))
+    found = {key: record_for(stored, *key, config) for key, config in wanted.items()}
+    return {key: record for key, record in found.items() if record is not None}
+
+
+def record_for(stored: Stored, kind: str, pattern: str, config: ProxyConfig) -> dict[str, Any] | None:
+    """The stored record of one job, a `repeats` > 1 one assembled from its one-seed runs; None
+    when a run is missing."""
+    runs = [stored.get((kind, pattern, single.cache_key())) for single in single_runs(config)]
+    if not all(runs):
+        return None
+    return runs[0] if config.repeats == 1 else assembled(kind, pattern, config, runs)  # type: ignore[arg-type]
 
 
 def save(path: Path, records: list[dict[str, Any]]) -> None:
@@ -238,12 +268,11 @@ Side = tuple[str, ProxyConfig]  # (kind, config) of one stored run per architect
 
 def stored_tau(patterns: list[str], stored: Stored, a: Side, b: Side) -> tuple[float, int] | None:
     """τ-b between two stored sides over the architectures both hold (None if under two)."""
-    key_a, key_b = a[1].cache_key(), b[1].cache_key()
-    both = [p for p in patterns if (a[0], p, key_a) in stored and (b[0], p, key_b) in stored]
+    pairs = [(record_for(stored, a[0], p, a[1]), record_for(stored, b[0], p, b[1])) for p in patterns]
+    both = [(x["quality"], y["quality"]) for x, y in pairs if x is not None and y is not None]
     if len(both) < 2:
         return None
-    return kendall_tau_b([stored[(a[0], p, key_a)]["quality"] for p in both],
-                         [stored[(b[0], p, key_b)]["quality"] for p in both]), len(both)
+    return kendall_tau_b([x for x, _ in both], [y for _, y in both]), len(both)
 
 
 def diagnostics(patterns: list[str], stored: Stored, kinds: dict[str, ProxyConfig]) -> None:
@@ -257,9 +286,10 @@ def diagnostics(patterns: list[str], stored: Stored, kinds: dict[str, ProxyConfi
     Only what is stored is shown; the command that adds a missing one is printed instead."""
     fast, reference = kinds["fast"], kinds["reference"]
     multiplier = reference.steps // fast.steps
+    following = fast.seed + fast.repeats  # the next seed, or the next block of seeds a mean takes
     pairs: list[tuple[str, Side, Side, str]] = [
-        ("fast vs fast at the next seed", ("fast", fast), ("fast", replace(fast, seed=fast.seed + 1)),
-         f"this command with --fast-only and seed={fast.seed + 1} among the --fast-set values"),
+        ("fast vs fast at the next seed(s)", ("fast", fast), ("fast", replace(fast, seed=following)),
+         f"this command with --fast-only and seed={following} among the --fast-set values"),
         ("reference vs reference at the next seed", ("reference", reference),
          ("reference", replace(reference, seed=reference.seed + 1)),
          f"this command with --seed {reference.seed + 1}: every reference run again"),
@@ -273,7 +303,7 @@ def diagnostics(patterns: list[str], stored: Stored, kinds: dict[str, ProxyConfi
         print(f"  {label}: " + (f"{found[0]:.3f} ({found[1]} architectures)" if found
                                   else f"not stored (run {how})"))
     taus = []
-    for fast_seed in (fast.seed, fast.seed + 1):
+    for fast_seed in (fast.seed, following):
         for reference_seed in (reference.seed, reference.seed + 1):
             found = stored_tau(patterns, stored, ("fast", replace(fast, seed=fast_seed)),
                                ("reference", replace(reference, seed=reference_seed)))
@@ -296,16 +326,23 @@ def diagnostics(patterns: list[str], stored: Stored, kinds: dict[str, ProxyConfi
 
 def write_spread(path: Path = SHIPPED_SPREAD) -> None:
     """Pool the seed repeats of both sets' caches into the shipped seed-spread table, for the
-    recipes of today's tiers (`star_search.proxies.spread`), and print its bands."""
+    recipes of today's tiers (`star_search.proxies.spread`), and print its bands. A tier that
+    averages k seeds is measured on disjoint blocks of k one-seed runs (seeds 0…k-1, k…2k-1, …)."""
     shipped = {json.dumps(recipe(config), sort_keys=True): name for name, config in TIERS.items()}
     runs = []
-    for results in RESULTS.values():
-        for (_, pattern, key), record in load(results).items():
-            config = json.loads(key)
-            canonical = json.dumps(recipe(config), sort_keys=True)
-            if canonical in shipped:
-                runs.append(Repeat(canonical, pattern, arch_from_pattern(pattern).n_layers, config["seed"],
-                                   record["quality"], record.get("date", ""), record["device"]))
+    for results, fidelity_set in ((RESULTS[name], name) for name in RESULTS):
+        stored = load(results)
+        for tier in TIERS.values():
+            canonical = json.dumps(recipe(tier), sort_keys=True)
+            for kind, pattern, key in list(stored):
+                config = ProxyConfig(**json.loads(key))
+                if config.seed % tier.repeats or json.dumps(recipe(replace(config, repeats=tier.repeats)),
+                                                            sort_keys=True) != canonical:
+                    continue
+                block = record_for(stored, kind, pattern, replace(config, repeats=tier.repeats))
+                if block is not None and pattern in FIDELITY_SETS[fidelity_set]:
+                    runs.append(Repeat(canonical, pattern, arch_from_pattern(pattern).n_layers, config.seed,
+                                       block["quality"], block.get("date", ""), block["device"]))
     table = measure_spread(runs, FIDELITY_SETS)
     atomic_write(path, table.to_json().encode())
     print(f"seed spread of one run's quality, written to {path}:")

@@ -78,6 +78,7 @@ class ProxiesGroup:
     threads: int | None = None
     scoring: str | None = None  # accuracy tasks scored by "accuracy" (tier default) or "probability"
     d_model: int | None = None  # proxy width (tier default 64; a multiple of the 16-wide heads)
+    repeats: int | None = None  # seeds averaged per candidate (tier default; seed noise / sqrt(repeats))
     family_weights: Any = None  # {mqar: 2, byte_lm: 0.5}: a family's weight in quality (others 1)
 
     def __post_init__(self) -> None:
@@ -160,6 +161,7 @@ class ProxiesRunCommand:
     device: str | None = None  # auto (CUDA when available), cpu or cuda
     scoring: str | None = None  # accuracy tasks scored by "accuracy" (tier default) or "probability"
     d_model: int | None = None  # proxy width (tier default 64; a multiple of the 16-wide heads)
+    repeats: int | None = None  # seeds averaged (seed, seed+1, ...): seed noise / sqrt(repeats)
     family_weights: Any = None  # {mqar: 2, byte_lm: 0.5}: a family's weight in quality (others 1)
     json_out: str | None = None  # also write the full result (per setting, per family) as JSON
 

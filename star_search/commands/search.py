@@ -34,9 +34,10 @@ def build_search_settings(command: SearchCommand) -> SearchSettings:
     search = command.search
     if search.sampler not in SAMPLERS:
         raise SpecError("search.sampler", search.sampler, f"one of {list(SAMPLERS)}")
-    overrides = {k: v for k, v in (("steps", command.proxies.steps), ("seed", command.proxies.seed),
-                                   ("threads", command.proxies.threads), ("scoring", command.proxies.scoring),
-                                   ("d_model", command.proxies.d_model))
+    chosen = command.proxies
+    overrides = {k: v for k, v in (("steps", chosen.steps), ("seed", chosen.seed),
+                                   ("threads", chosen.threads), ("scoring", chosen.scoring),
+                                   ("d_model", chosen.d_model), ("repeats", chosen.repeats))
                  if v is not None}
     weights = command.proxies.family_weights or {}
     proxies = proxy_config_for_tier(command.proxies.tier, family_weights=weights, **overrides)

@@ -49,6 +49,9 @@ class ProxyConfig:
     family_weights: weight of each family in `quality` (the weighted mean of family means);
     families not named weigh 1, weight 0 leaves a family out. Given as a mapping or as
     (family, weight) pairs; kept as pairs sorted by family.
+    repeats: independent runs at seeds `seed`, `seed + 1`, …, whose scores are averaged (each
+    setting's score is the mean of the runs' scores, so `quality` is the mean of the runs'
+    qualities): the seed noise of one run shrinks by sqrt(repeats), the cost grows by repeats.
     """
 
     tier: str = "full"
@@ -69,12 +72,13 @@ class ProxyConfig:
     tasks: tuple[str, ...] = ()
     family_weights: FamilyWeights = ()
     scoring: str = "accuracy"
+    repeats: int = 1
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "tasks", tuple(self.tasks))
         object.__setattr__(self, "family_weights", _family_weights(self.family_weights))
         for name in ("d_model", "head_dim", "max_experts", "steps", "batch_size", "eval_samples",
-                     "threads"):
+                     "threads", "repeats"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise SpecError(f"proxies.{name}", value, "a positive integer")

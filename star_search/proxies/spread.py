@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -100,7 +100,13 @@ class SpreadTable:
         """The expected spread of `config`'s quality for a candidate of `n_layers` layers."""
         bands = self.bands.get(json.dumps(recipe(config), sort_keys=True))
         if not bands:
-            return None
+            if config.repeats == 1:
+                return None
+            one = self.lookup(replace(config, repeats=1), n_layers)  # independent seeds: sd / sqrt(k)
+            return None if one is None else QualitySpread(
+                one.sd / math.sqrt(config.repeats),
+                f"one run's spread / sqrt({config.repeats}) for the mean of {config.repeats} seeds; "
+                f"one run's {one.basis}")
         for band in bands:
             if band.min_layers <= n_layers <= band.max_layers:
                 return QualitySpread(band.sd, f"measured: {band.describe()}")

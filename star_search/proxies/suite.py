@@ -6,13 +6,16 @@ its chance and perfect levels, and the chance-normalised score `clip((value - ch
 1)`: 0 = no better than guessing, 1 = perfect, for metrics that grow and that shrink alike.
 Per family: the mean score of its settings. `quality`, the search's objective, is the mean of
 the family means weighted by `ProxyConfig.family_weights` (1 each unless configured), so a
-family counts the same however many settings it has. `SuiteResult.to_dict()` is JSON-safe (it
+family counts the same however many settings it has. With `ProxyConfig.repeats` > 1 the suite
+runs once per seed (`seed`, `seed + 1`, …) and each setting's score is the mean of the runs'
+scores, so `quality` is the mean of the runs' qualities. `SuiteResult.to_dict()` is JSON-safe (it
 is stored in Optuna user attrs and the result cache) and `from_dict` reads it back.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import statistics
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
@@ -36,7 +39,10 @@ class TaskScore:
     """One setting's result. metric: "accuracy" (fraction of scored positions, 0–1),
     "probability" (mean probability of the target, 0–1) or "bits_per_byte"; value: the metric on
     held-out sequences; chance / perfect: its value for uniform guessing / for a perfect model.
-    accuracy: the top-1 accuracy beside a "probability" value (same chance and perfect levels)."""
+    accuracy: the top-1 accuracy beside a "probability" value (same chance and perfect levels).
+    repeat_values / repeat_accuracies: each run's value / accuracy when several seeds were
+    averaged (`value` and `accuracy` are then their means, and the score is the mean of the runs'
+    scores: a run below chance counts as 0, not against the others)."""
 
     family: str
     value: float
@@ -44,17 +50,22 @@ class TaskScore:
     metric: str = "accuracy"
     perfect: float = 1.0
     accuracy: float | None = None
+    repeat_values: tuple[float, ...] = ()
+    repeat_accuracies: tuple[float, ...] = ()
 
     @property
     def score(self) -> float:
-        return _normalised(self.value, self.chance, self.perfect)
+        return self._score(self.repeat_values or (self.value,))
 
     @property
     def accuracy_score(self) -> float:
         """The score by top-1 accuracy where there is one, else `score` (bits per byte)."""
         if self.metric == "probability" and self.accuracy is not None:
-            return _normalised(self.accuracy, self.chance, self.perfect)
+            return self._score(self.repeat_accuracies or (self.accuracy,))
         return self.score
+
+    def _score(self, values: tuple[float, ...]) -> float:
+        return statistics.fmean(_normalised(v, self.chance, self.perfect) for v in values)
 
     def to_dict(self) -> dict[str, Any]:
         data = {"family": self.family, "metric": self.metric, "value": self.value,
@@ -63,6 +74,10 @@ class TaskScore:
             data["accuracy"] = self.value  # the report's trials table reads this column
         elif self.accuracy is not None:
             data["accuracy"] = self.accuracy
+        if self.repeat_values:
+            data["repeat_values"] = list(self.repeat_values)
+        if self.repeat_accuracies:
+            data["repeat_accuracies"] = list(self.repeat_accuracies)
         return data
 
     @classmethod
@@ -71,7 +86,8 @@ class TaskScore:
         value = data["value"] if "value" in data else data["accuracy"]
         metric = data.get("metric", "accuracy")
         return cls(data["family"], value, data["chance"], metric, data.get("perfect", 1.0),
-                   data.get("accuracy") if metric == "probability" else None)
+                   data.get("accuracy") if metric == "probability" else None,
+                   tuple(data.get("repeat_values", ())), tuple(data.get("repeat_accuracies", ())))
 
 
 def _normalised(value: float, chance: float, perfect: float) -> float:
@@ -150,13 +166,37 @@ def resolve_device(device: str) -> str:
 
 
 def run_suite(spec: ArchSpec, config: ProxyConfig, progress: Progress = SILENT) -> SuiteResult:
-    """Train the candidate's proxy on every selected setting jointly and score each."""
+    """Train the candidate's proxy on every selected setting jointly and score each; with
+    `config.repeats` > 1, once per seed, the scores averaged."""
+    if config.repeats == 1:
+        return _run_once(spec, config, progress)
+    runs = [_run_once(spec, replace(config, seed=config.seed + r, repeats=1), progress,
+                      f" (seed {config.seed + r}, {r + 1} of {config.repeats})")
+            for r in range(config.repeats)]
+    return _averaged(runs, config)
+
+
+def _averaged(runs: list[SuiteResult], config: ProxyConfig) -> SuiteResult:
+    tasks = {}
+    for name, first in runs[0].tasks.items():
+        values = tuple(run.tasks[name].value for run in runs)
+        accuracies = tuple(a for run in runs if (a := run.tasks[name].accuracy) is not None)
+        mean_accuracy = statistics.fmean(accuracies) if accuracies else None
+        tasks[name] = TaskScore(first.family, statistics.fmean(values), first.chance, first.metric,
+                                first.perfect, mean_accuracy, values,
+                                accuracies if first.metric == "probability" else ())
+    return SuiteResult(tasks, statistics.fmean(run.final_loss for run in runs),
+                       sum(run.train_seconds for run in runs), sum(run.eval_seconds for run in runs),
+                       runs[0].proxy_arch_id, runs[0].device, config.to_dict())
+
+
+def _run_once(spec: ArchSpec, config: ProxyConfig, progress: Progress, which: str = "") -> SuiteResult:
     tasks = config.select_tasks()
     small = proxy_spec(spec, proxy_size(config))
     device = resolve_device(config.device)
     model = build_proxy(small, config.seed).to(device)
     try:
-        with progress.task(f"proxy training {spec.pattern()}", config.steps, "steps") as task:
+        with progress.task(f"proxy training {spec.pattern()}{which}", config.steps, "steps") as task:
             task.update(note=f"{len(tasks)} tasks jointly, {config.tier} tier")
             result = train_and_evaluate(model, tasks, config, lambda step: task.advance())
     except RuntimeError as err:

@@ -89,3 +89,17 @@ def test_noise_margin_is_the_spread_of_a_difference() -> None:
     assert noise_margin(0.03, 0.04, 2.0) == pytest.approx(0.1)
     assert noise_margin(None, 0.05, 1.0) == pytest.approx(0.05)
     assert noise_margin(0.03, 0.04, 0.0) == 0.0
+
+
+def test_a_mean_of_seeds_without_its_own_measurement_takes_one_runs_spread_over_root_k() -> None:
+    table = measure_spread([run("ca", 0, 0.5), run("ca", 1, 0.7)], SETS)
+    one = table.lookup(FAST, 2)
+    four = table.lookup(proxy_config_for_tier("fast", repeats=4), 2)
+    assert one is not None and four is not None
+    assert four.sd == pytest.approx(one.sd / 2) and "sqrt(4)" in four.basis
+    # A measurement of the averaged recipe itself wins over the derived figure.
+    averaged = json.dumps(recipe(proxy_config_for_tier("fast", repeats=4)), sort_keys=True)
+    measured = measure_spread([run("ca", 0, 0.5, key=averaged), run("ca", 4, 0.9, key=averaged)], SETS)
+    own = measured.lookup(proxy_config_for_tier("fast", repeats=4), 2)
+    assert own is not None and own.sd == pytest.approx(0.4 / math.sqrt(2))
+    assert own.basis.startswith("measured")

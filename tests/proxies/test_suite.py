@@ -4,6 +4,7 @@ determinism, devices, and known behaviour of architectures that a broken suite w
 from __future__ import annotations
 
 import json
+import statistics
 from dataclasses import replace
 
 import pytest
@@ -215,3 +216,26 @@ def test_a_model_without_token_mixing_fails_recall_but_learns_bigrams() -> None:
     recall, text = result.tasks[RECALL], result.tasks[BYTES]
     assert recall.value < 1.6 * recall.chance
     assert text.score > 0.25  # below ≈ 4.9 bits per byte (uniform: 6.58)
+
+
+def test_repeats_average_the_runs_of_consecutive_seeds() -> None:
+    """repeats=2 is the mean of the seed and seed+1 runs, bit for bit as those runs alone give
+    them: per-setting scores, hence family means and quality; round-trips through JSON."""
+    config = ProxyConfig(d_model=32, head_dim=16, steps=4, batch_size=7, eval_samples=8, device="cpu",
+                         tasks=(RECALL, BYTES), scoring="probability")
+    spec = arch("conv", "attention")
+    runs = [run_suite(spec, replace(config, seed=seed)) for seed in (3, 4)]
+    both = run_suite(spec, replace(config, seed=3, repeats=2))
+    assert both.quality == pytest.approx(statistics.fmean(run.quality for run in runs), abs=1e-12)
+    for name, task in both.tasks.items():
+        assert task.repeat_values == tuple(run.tasks[name].value for run in runs)
+        assert task.score == pytest.approx(statistics.fmean(run.tasks[name].score for run in runs))
+        assert task.accuracy_score == pytest.approx(statistics.fmean(run.tasks[name].accuracy_score
+                                                                     for run in runs))
+    assert both.config["repeats"] == 2 and both.config["seed"] == 3
+    assert SuiteResult.from_dict(json.loads(json.dumps(both.to_dict()))) == both
+    # A run below chance counts as 0 in the mean, not against the other run.
+    low = TaskScore("mqar", 0.3, 0.5, repeat_values=(0.0, 0.6))
+    assert low.score == pytest.approx(0.1)
+    with pytest.raises(SpecError, match=r"proxies\.repeats"):
+        ProxyConfig(repeats=0)
