@@ -1,14 +1,15 @@
 """Does the `fast` proxy tier rank architectures the way longer training on every eval does?
 
-    nice -n 19 python benchmarks/proxy_fidelity.py [--set shallow|deep] [--archs 16] \
+    nice -n 19 python benchmarks/proxy_fidelity.py [--set shallow|deep|deep-held-back] [--archs 16] \
         [--ref-steps-multiplier 4] [--workers 2] [--seed 0] [--device auto] [--results FILE]
 
 Each architecture of the set (`--set shallow`, `star_search.proxies.fidelity.FIDELITY_PATTERNS`:
 pure attention, conv, SSM and linear attention, hybrids at several attention fractions, an MoE
 hybrid, 2 to 6 layers; `--set deep`, `FIDELITY_DEEP_PATTERNS`: 12 to 24 layers, LFM2-350M's and
 LFM2-8B-A1B's published patterns, attention placed early, late and spread, SSM and linear-attention
-hybrids, one pattern at four depths; results in `benchmarks/results/proxy_fidelity[_deep].json`) is
-scored twice:
+hybrids, one pattern at four depths; `--set deep-held-back`, `FIDELITY_DEEP_HELD_BACK`: 8 more deep
+patterns written down before any was run and never used to choose a recipe; results in
+`benchmarks/results/proxy_fidelity[_deep|_deep_held_back].json`) is scored twice:
 by the `fast` tier, and by a reference run: the `full` tier's recipe on every registered setting,
 trained for `--ref-steps-multiplier` × the fast tier's steps. The script prints both qualities and
 ranks, Kendall's τ-b between the two orderings (overall and per family), and the cost per
@@ -46,12 +47,13 @@ from typing import Any
 from star_search.atomic import atomic_write
 from star_search.progress import console_progress
 from star_search.proxies import ProxyConfig, proxy_config_for_tier, run_suite
-from star_search.proxies.fidelity import FIDELITY_SETS, arch_from_pattern, kendall_tau_b
+from star_search.proxies.fidelity import FIDELITY_SETS, SPREAD_BANDS, arch_from_pattern, kendall_tau_b
 from star_search.proxies.spread import SPREAD_FILE, Repeat, measure_spread, recipe
 from star_search.proxies.suite import TIERS, resolve_device, weighted_quality
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-RESULTS = {"shallow": RESULTS_DIR / "proxy_fidelity.json", "deep": RESULTS_DIR / "proxy_fidelity_deep.json"}
+RESULTS = {"shallow": RESULTS_DIR / "proxy_fidelity.json", "deep": RESULTS_DIR / "proxy_fidelity_deep.json",
+           "deep-held-back": RESULTS_DIR / "proxy_fidelity_deep_held_back.json"}
 SHIPPED_SPREAD = Path(__file__).resolve().parents[1] / "star_search" / "proxies" / SPREAD_FILE
 
 
@@ -330,7 +332,7 @@ def write_spread(path: Path = SHIPPED_SPREAD) -> None:
     averages k seeds is measured on disjoint blocks of k one-seed runs (seeds 0…k-1, k…2k-1, …)."""
     shipped = {json.dumps(recipe(config), sort_keys=True): name for name, config in TIERS.items()}
     runs = []
-    for results, fidelity_set in ((RESULTS[name], name) for name in RESULTS):
+    for fidelity_set, results in RESULTS.items():
         stored = load(results)
         for tier in TIERS.values():
             canonical = json.dumps(recipe(tier), sort_keys=True)
@@ -343,7 +345,7 @@ def write_spread(path: Path = SHIPPED_SPREAD) -> None:
                 if block is not None and pattern in FIDELITY_SETS[fidelity_set]:
                     runs.append(Repeat(canonical, pattern, arch_from_pattern(pattern).n_layers, config.seed,
                                        block["quality"], block.get("date", ""), block["device"]))
-    table = measure_spread(runs, FIDELITY_SETS)
+    table = measure_spread(runs, SPREAD_BANDS)
     atomic_write(path, table.to_json().encode())
     print(f"seed spread of one run's quality, written to {path}:")
     for key, bands in table.bands.items():
@@ -354,8 +356,9 @@ def write_spread(path: Path = SHIPPED_SPREAD) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--set", choices=sorted(FIDELITY_SETS), default="shallow", dest="fidelity_set",
-                        help="the architecture set: shallow (2-6 layers) or deep (12-24 layers, where "
-                             "backbones ship); each has its own --results file")
+                        help="the architecture set: shallow (2-6 layers), deep (12-24 layers, where "
+                             "backbones ship) or deep-held-back (8 more deep patterns, never used to "
+                             "choose a recipe); each has its own --results file")
     parser.add_argument("--archs", default=None,
                         help="number of architectures (first N of the set) or comma-separated layer strips")
     parser.add_argument("--ref-steps-multiplier", type=int, default=4)

@@ -39,7 +39,24 @@ FIDELITY_DEEP_PATTERNS: tuple[str, ...] = (
     "ccca" * 3, "ccca" * 4, "ccca" * 5, "ccca" * 6,
     "cccccccccccccaca",                                   # benchmarks/searched_backbone.json
 )
-FIDELITY_SETS = {"shallow": FIDELITY_PATTERNS, "deep": FIDELITY_DEEP_PATTERNS}
+# Held back (issue 23's check): deep patterns that appear nowhere else in the project, written down
+# on 2026-12-05 before any of them was run, and never used to choose a tier's recipe: the check that
+# a recipe chosen on the deep set did not merely fit its 22 patterns.
+FIDELITY_DEEP_HELD_BACK: tuple[str, ...] = (
+    "ccacccaccaccacca",             # 5 of 16 attention, irregular
+    "scscscsascscscsa",             # SSM hybrid with 2 attention layers
+    "clccclccclccclcc",             # linear attention in a convolution stack
+    "aacccccccccccccc",             # 2 attention layers first
+    "cccaccccccccaccc",             # 2 attention layers in the middle
+    "c*c*a*c*c*a*c*c*a*c*c*a*",     # 12 layers, every feed-forward MoE
+    "ccaccaccaccaccaccacc",         # 20 layers, one attention in three
+    "acacacacaccccccc",             # attention alternating in the first half only
+)
+FIDELITY_SETS = {"shallow": FIDELITY_PATTERNS, "deep": FIDELITY_DEEP_PATTERNS,
+                 "deep-held-back": FIDELITY_DEEP_HELD_BACK}
+# The depth bands of the measured seed spread (`star_search.proxies.spread`): sets of one depth
+# range pooled.
+SPREAD_BANDS = {"shallow": FIDELITY_PATTERNS, "deep": FIDELITY_DEEP_PATTERNS + FIDELITY_DEEP_HELD_BACK}
 
 _MIXERS = {"c": "conv", "a": "attention", "s": "ssm", "l": "linear_attention"}
 

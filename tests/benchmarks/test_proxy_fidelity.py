@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 
@@ -65,3 +66,60 @@ def test_deep_set_is_where_backbones_ship(bench: ModuleType) -> None:
     assert bench.patterns_from("3", "deep") == deep[:3]
     assert bench.patterns_from(None) == list(bench.FIDELITY_SETS["shallow"])
     assert bench.RESULTS["deep"] != bench.RESULTS["shallow"]
+
+
+def test_held_back_set_is_deep_and_disjoint_from_every_other_set(bench: ModuleType) -> None:
+    from star_search.proxies.fidelity import FIDELITY_DEEP_HELD_BACK, SPREAD_BANDS, arch_from_pattern
+
+    held = bench.patterns_from(None, "deep-held-back")
+    assert held == list(FIDELITY_DEEP_HELD_BACK) and len(set(held)) == len(held) >= 8
+    assert all(12 <= arch_from_pattern(p).n_layers <= 24 for p in held)
+    others = set(bench.FIDELITY_SETS["deep"]) | set(bench.FIDELITY_SETS["shallow"])
+    assert not set(held) & others
+    assert len(set(bench.RESULTS.values())) == len(bench.RESULTS) == len(bench.FIDELITY_SETS)
+    assert set(held) <= set(SPREAD_BANDS["deep"])  # one depth band for the seed spread
+
+
+def _run(config, pattern: str, quality: float, families: dict[str, float]) -> dict:
+    return {"kind": "fast", "pattern": pattern, "config": config.cache_key(), "device": "cpu",
+            "quality": quality, "families": families, "seconds": 10.0, "cpu_seconds": 8.0,
+            "train_seconds": 9.0, "date": "2026-12-05"}
+
+
+def test_a_mean_of_seeds_is_assembled_from_stored_one_seed_runs(bench: ModuleType, tmp_path: Path) -> None:
+    """repeats=2 at seed 2 is seeds 2 and 3 averaged, as `run_suite` computes it; nothing runs
+    when both are stored, and a missing one leaves the record out (run=False)."""
+    one = proxy_config_for_tier("fast", device="cpu")
+    runs = [_run(replace(one, seed=seed), "ca", q, {"mqar": q}) for seed, q in ((2, 0.2), (3, 0.6))]
+    results = tmp_path / "results.json"
+    results.write_text(json.dumps(runs))
+    two = replace(one, seed=2, repeats=2)
+    done = bench.run_jobs(["ca"], {"fast": two}, 1, results, run=False)
+    record = done[("fast", "ca")]
+    assert record["quality"] == pytest.approx(0.4) and record["families"] == {"mqar": pytest.approx(0.4)}
+    assert record["assembled_from_seeds"] == [2, 3] and record["cpu_seconds"] == 16.0
+    assert record["config"] == two.cache_key()
+    assert bench.run_jobs(["ca"], {"fast": replace(two, seed=3)}, 1, results, run=False) == {}
+
+
+def test_write_spread_pools_the_caches_for_todays_tiers(bench: ModuleType, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from star_search.proxies.spread import SpreadTable
+
+    fast = proxy_config_for_tier("fast", device="cpu")
+    caches = {}
+    for name, pattern, qualities in (("shallow", "ac", (0.5, 0.7)), ("deep", "c" * 16, (0.1, 0.3))):
+        path = tmp_path / f"{name}.json"
+        records = [_run(replace(fast, seed=s), pattern, q, {}) for s, q in enumerate(qualities)]
+        records.append(_run(replace(fast, seed=0, steps=7), pattern, 0.9, {}))  # another recipe, one seed
+        path.write_text(json.dumps(records))
+        caches[name] = path
+    caches["deep-held-back"] = tmp_path / "missing.json"
+    monkeypatch.setattr(bench, "RESULTS", caches)
+    out = tmp_path / "seed_spread.json"
+    bench.write_spread(out)
+    table = SpreadTable.from_json(out.read_text())
+    shallow, deep = table.lookup(fast, 2), table.lookup(fast, 16)
+    assert shallow is not None and shallow.sd == pytest.approx(0.2 / 2**0.5)
+    assert deep is not None and deep.sd == pytest.approx(0.2 / 2**0.5) and "16–16 layers" in deep.basis
+    assert table.lookup(replace(fast, steps=7), 2) is None  # one seed only: no spread
