@@ -80,6 +80,11 @@ class ProfileError(SpecError):
     """A device profile is malformed."""
 
 
+class SizeUnreachable(StarSearchError):
+    """A sampled candidate cannot land on its space's parameter target (`space.target_size`):
+    the search prunes it at `sample`, with this reason."""
+
+
 class BuildError(StarSearchError):
     """A candidate could not be built as a PyTorch model."""
 

@@ -29,7 +29,7 @@ import optuna
 from optuna.exceptions import UpdateFinishedTrialError
 from optuna.trial import FrozenTrial, TrialState
 
-from star_search.errors import DiskFullError, SpecError, StudyStorageError
+from star_search.errors import DiskFullError, SizeUnreachable, SpecError, StudyStorageError
 from star_search.scoring import budget_names, objective_values
 from star_search.scoring.constraints import CONSTRAINT_NAMES_ATTR, CONSTRAINTS_ATTR
 from star_search.search.candidate import CandidateEvaluator, StageFailure, StagePruned
@@ -123,6 +123,11 @@ class SearchObjective:
         start = time.perf_counter()
         try:
             spec = sample_arch(self.space, trial)
+        except SizeUnreachable as err:  # a region of the space off its parameter target: pruned
+            trial.set_user_attr("prune_stage", "sample")
+            trial.set_user_attr("prune_reason", str(err)[:2000])
+            self._record_hypervolume(trial, None)
+            raise optuna.TrialPruned(str(err)) from err
         except SpecError as err:
             self._record_failure(trial, "sample", str(err))
             raise

@@ -14,7 +14,15 @@ from typing import Any
 from star_search.errors import SpecError, no_such_key
 from star_search.files import read_yaml
 from star_search.space.relations import check_relations
-from star_search.space.rules import FFN, KNOWN_PARAMS, MIXER, REPEAT, check_distribution, range_problem
+from star_search.space.rules import (
+    FFN,
+    KNOWN_PARAMS,
+    MIXER,
+    REPEAT,
+    TARGET_PARAMS,
+    check_distribution,
+    range_problem,
+)
 from star_search.space.schema import (
     Categorical,
     Distribution,
@@ -169,6 +177,10 @@ class _Parser:
         both = [key for key in params if key in fixed]
         if both:
             raise self.fail(f"params.{both[0]}", raw_params[both[0]], "a key not also in 'fixed'")
+        sampled_targets = [key for key in params if key in TARGET_PARAMS]
+        if sampled_targets:
+            raise self.fail(f"params.{sampled_targets[0]}", raw_params[sampled_targets[0]],
+                            f"'{sampled_targets[0]}' under 'fixed' (one target per search)")
         if "d_model" not in fixed and "d_model" not in params:
             raise self.fail("params.d_model", None, "d_model in 'fixed' or 'params' (the model width)")
         groups = self.layers(body.get("layers"))

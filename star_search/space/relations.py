@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, fields
 
 from star_search.errors import SpecError
-from star_search.space.rules import Fail
+from star_search.space.rules import TARGET_COUNT_PARAMS, Fail
 from star_search.space.sample import DEFAULTS, round_up
 from star_search.space.schema import Categorical, Distribution, Fixed, FloatRange, IntRange, LayerGroup
 from star_search.spec import MAX_SIZE, ArchSpec
@@ -163,7 +163,21 @@ def check_relations(fixed: Mapping[str, object], params: Mapping[str, Distributi
         space.check(("moe_top_k", "moe_num_experts"),
                     lambda moe_top_k, moe_num_experts: moe_top_k <= moe_num_experts,
                     "moe_top_k at most moe_num_experts (experts routed per token)")
-    _check_derived(space, "ffn_dim", "ffn_ratio")
+    targets = [name for name in TARGET_COUNT_PARAMS if space.has(name)]
+    if len(targets) > 1:
+        raise fail(f"fixed.{targets[1]}", space.get(targets[1]).maximum(),
+                   f"one target: '{targets[0]}' (total) or '{targets[1]}' (active), not both")
+    if targets:
+        for size in ("ffn_dim", "ffn_ratio"):  # the dense FFN width is what a target solves
+            if space.has(size):
+                parameter = space.get(size)
+                raise space.fail(parameter.where, _shown_dist(parameter.dist),
+                                 f"no {size} with {targets[0]} (the FFN width is solved to reach it)")
+    elif space.has("target_params_tolerance"):
+        raise fail("fixed.target_params_tolerance", space.get("target_params_tolerance").maximum(),
+                   "target_params or target_active_params beside it (a tolerance of no target)")
+    else:
+        _check_derived(space, "ffn_dim", "ffn_ratio")
     if "moe" in ffns:
         _check_derived(space, "moe_expert_dim", "moe_expert_ratio")
 

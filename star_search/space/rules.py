@@ -20,7 +20,11 @@ POSITIVE_INT_PARAMS = ("d_model", "n_heads", "n_kv_heads", "head_dim", "ffn_dim"
                        "moe_expert_dim", "max_seq_len", "ffn_multiple_of")
 POSITIVE_FLOAT_PARAMS = ("ffn_ratio", "rope_theta", "norm_eps", "moe_expert_ratio")
 BOOL_PARAMS = ("tie_embeddings",)
-KNOWN_PARAMS = POSITIVE_INT_PARAMS + POSITIVE_FLOAT_PARAMS + BOOL_PARAMS
+# A parameter-count target (`space.target_size`): constants under `fixed`, never sampled.
+TARGET_COUNT_PARAMS = ("target_params", "target_active_params")
+TARGET_PARAMS = (*TARGET_COUNT_PARAMS, "target_params_tolerance")
+MAX_TARGET_PARAMS = 10**13
+KNOWN_PARAMS = POSITIVE_INT_PARAMS + POSITIVE_FLOAT_PARAMS + BOOL_PARAMS + TARGET_PARAMS
 # Names of the values that are not global parameters: a slot's operators, a group's repeat count.
 MIXER, FFN, REPEAT = "mixer", "ffn", "repeat"
 # A stepped float range may hold at most this many values (Optuna checks the step with decimals
@@ -44,6 +48,12 @@ def value_problem(value: object, name: str) -> str | None:
             return "a norm_eps below 1"
         if name in ("ffn_ratio", "moe_expert_ratio") and value > MAX_SIZE:  # type: ignore[operator]
             return f"a ratio of at most {MAX_SIZE} for '{name}'"
+    elif name in TARGET_COUNT_PARAMS:
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_TARGET_PARAMS:
+            return f"a whole number of parameters between 1 and {MAX_TARGET_PARAMS:.0e} for '{name}'"
+    elif name == "target_params_tolerance":
+        if not is_finite_number(value) or not 0 < value < 0.5:  # type: ignore[operator]
+            return "a fraction above 0 and below 0.5 for 'target_params_tolerance' (e.g. 0.03)"
     elif name in BOOL_PARAMS:
         if not isinstance(value, bool):
             return f"true or false for '{name}'"

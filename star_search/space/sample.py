@@ -19,12 +19,13 @@ from star_search.space.schema import (
     IntRange,
     SearchSpace,
 )
+from star_search.space.target_size import DEFAULT_TOLERANCE, TARGET_KEYS, TOLERANCE_KEY, solve_to_target
 from star_search.spec import ArchSpec, LayerSpec
 
 DEFAULTS: dict[str, Any] = {"head_dim": 64, "ffn_ratio": 3.0, "ffn_multiple_of": 64,
                             "moe_expert_ratio": 0.75, "vocab_size": 65536}
 # Keys the space may set that are not ArchSpec fields but rules to derive them.
-DERIVATION_KEYS = ("ffn_ratio", "ffn_multiple_of", "moe_expert_ratio")
+DERIVATION_KEYS = ("ffn_ratio", "ffn_multiple_of", "moe_expert_ratio", *TARGET_KEYS, TOLERANCE_KEY)
 
 
 class TrialLike(Protocol):
@@ -86,13 +87,14 @@ def resolve_globals(values: dict[str, Any], source: str) -> dict[str, Any]:
     merged.setdefault("ffn_dim", round_up(merged["ffn_ratio"] * d_model, multiple))
     merged.setdefault("moe_expert_dim", round_up(merged["moe_expert_ratio"] * d_model, multiple))
     for key in DERIVATION_KEYS:
-        merged.pop(key)
+        merged.pop(key, None)
     return merged
 
 
 def sample_arch(space: SearchSpace, trial: TrialLike) -> ArchSpec:
     """Sample one candidate. Raises `SpecError` naming the space's field when the drawn
-    combination is inconsistent (parsing refuses every such combination it can enumerate)."""
+    combination is inconsistent (parsing refuses every such combination it can enumerate), and
+    `SizeUnreachable` when the space has a parameter target the candidate cannot reach."""
     values: dict[str, Any] = dict(space.fixed)
     for name, dist in space.params.items():
         values[name] = suggest(trial, name, dist)
@@ -101,11 +103,17 @@ def sample_arch(space: SearchSpace, trial: TrialLike) -> ArchSpec:
         fields = resolve_globals(values, space.source)
         if not any(layer.ffn == "moe" for layer in layers):
             fields.update(moe_num_experts=0, moe_top_k=0, moe_expert_dim=0)
-        return ArchSpec(layers=layers, name=f"{space.name}", **fields)
+        spec = ArchSpec(layers=layers, name=f"{space.name}", **fields)
     except SpecError as err:
         drawn = {name: values[name] for name in space.params}
         raise SpecError(_place(space, err.field), err.value, f"{err.expected}, in the candidate drawn "
                         f"with {drawn}", space.source) from None
+    target = next(((key, values[key]) for key in TARGET_KEYS if key in values), None)
+    if target is None:
+        return spec
+    multiple = values.get("ffn_multiple_of", DEFAULTS["ffn_multiple_of"])
+    return solve_to_target(spec, target[1], target[0] == "target_active_params", multiple,
+                           values.get(TOLERANCE_KEY, DEFAULT_TOLERANCE))
 
 
 def _place(space: SearchSpace, field: str) -> str:

@@ -103,3 +103,15 @@ def test_resumed_and_parallel_samplers_do_not_replay_draws(tiny_settings: Search
     assert _first_draw(fresh) == first  # a fresh run with the same seed is reproducible
     other = replace(settings, out_dir=settings.out_dir.parent / "worker1")
     assert _first_draw(other, worker=1) != first  # another worker, another stream
+
+
+def test_candidate_off_the_parameter_target_is_pruned_at_sample(tiny_settings: SearchSettings) -> None:
+    fixed = {"vocab_size": 512, "head_dim": 16, "n_kv_heads": 2, "target_params": 1000}
+    raw = {"name": "sized", "fixed": fixed, "params": {"d_model": {"choices": [64, 128]}},
+           "layers": [{"repeat": 2, "slots": ["conv", "attention"]}]}
+    settings = replace(tiny_settings, space=parse_space(raw), n_trials=2)
+    outcome = run_search(settings, echo=lambda _: None)
+    assert outcome.n_pruned == 2
+    for trial in open_study(settings).trials:
+        assert trial.state == TrialState.PRUNED and trial.user_attrs["prune_stage"] == "sample"
+        assert "cannot reach the space's target of 1,000 parameters" in trial.user_attrs["prune_reason"]

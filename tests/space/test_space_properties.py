@@ -22,7 +22,8 @@ from fuzzing import TIERS, tier
 from hypothesis import given
 from hypothesis import strategies as st
 
-from star_search.errors import SpecError, StarSearchError
+from star_search.errors import SizeUnreachable, SpecError, StarSearchError
+from star_search.sizing import active_param_count, param_count
 from star_search.space import SearchSpace, load_space, parse_space, sample_arch
 from star_search.space.relations import MAX_COMBINATIONS
 from star_search.space.rules import BOOL_PARAMS, KNOWN_PARAMS, POSITIVE_FLOAT_PARAMS
@@ -56,7 +57,8 @@ def mutated(documents: dict[str, Any]) -> st.SearchStrategy[Any]:
 # many parse and their candidates are sampled), anything at all otherwise.
 GOOD_INTS = {"d_model": [64, 128, 192, 256], "head_dim": [8, 16, 32], "n_heads": [2, 4, 8],
              "n_kv_heads": [1, 2, 4], "moe_num_experts": [2, 4, 8], "moe_top_k": [1, 2],
-             "ffn_multiple_of": [8, 16, 32, 64], "repeat": [1, 2, 3]}
+             "ffn_multiple_of": [8, 16, 32, 64], "repeat": [1, 2, 3],
+             "target_params": [10**5, 10**6, 3 * 10**6], "target_active_params": [10**5, 10**6]}
 
 
 def good_values(name: str) -> st.SearchStrategy[Any]:
@@ -64,6 +66,8 @@ def good_values(name: str) -> st.SearchStrategy[Any]:
         return st.sampled_from([0.5, 1.0, 2.0, 2.5, 4.0]) if name != "norm_eps" else st.just(1e-5)
     if name in BOOL_PARAMS:
         return st.booleans()
+    if name == "target_params_tolerance":
+        return st.sampled_from([0.01, 0.03, 0.1])
     return st.sampled_from(GOOD_INTS.get(name, [1, 2, 3, 4, 8, 16, 32, 64, 128, 256]))
 
 
@@ -139,10 +143,21 @@ def relations_checked(space: SearchSpace) -> bool:
                    for name, dist in space.params.items() if name in ("head_dim", "n_kv_heads"))
 
 
+def on_target(space: SearchSpace, spec: ArchSpec) -> bool:
+    """Whether `spec` meets its space's parameter target, when the space has one."""
+    tolerance = space.fixed.get("target_params_tolerance", 0.03)
+    if "target_params" in space.fixed:
+        return abs(param_count(spec) / space.fixed["target_params"] - 1) <= tolerance
+    if "target_active_params" in space.fixed:
+        return abs(active_param_count(spec) / space.fixed["target_active_params"] - 1) <= tolerance
+    return True
+
+
 def parse_and_sample(document: Any, candidates: int = 3) -> list[ArchSpec]:
     """Parse `document` and sample `candidates` architectures; only SpecError may leave, naming
     the field (any other exception fails the test), and sampling fails only where parsing could
-    not check every relation."""
+    not check every relation; a candidate off the space's parameter target is skipped (the
+    search prunes it, `SizeUnreachable`), and one on it lands within the tolerance."""
     try:
         space = parse_space(document, source=SOURCE)
     except StarSearchError as err:
@@ -157,11 +172,15 @@ def parse_and_sample(document: Any, candidates: int = 3) -> list[ArchSpec]:
         for _ in range(candidates):
             try:
                 spec = sample_arch(space, study.ask())
+            except SizeUnreachable as err:
+                assert "cannot reach the space's target" in str(err)
+                continue
             except SpecError as err:
                 assert_names_its_field(err)
                 assert not relations_checked(space), f"parsed, then a candidate failed: {err}"
                 continue
             assert ArchSpec.from_json(spec.to_json()) == spec
+            assert on_target(space, spec)
             specs.append(spec)
     return specs
 
