@@ -59,6 +59,9 @@ class SearchGroup:
     # `front`: a finished trial beats a candidate's quality only by more than this many standard
     # deviations of the seed noise of the difference (star_search/proxies/spread.py); 0 = bare values.
     front_noise_z: float = 1.0
+    # Architectures scored in the study's terms after the trials and drawn in the report as
+    # reference points: preset names or arch.json paths, e.g. [lfm2-350m] (search/references.py).
+    references: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         for name, minimum in (("n_trials", 1), ("workers", 1), ("front_k", 1), ("heartbeat_interval_s", 1),

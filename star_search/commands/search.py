@@ -9,6 +9,7 @@ from pathlib import Path
 
 from optuna.trial import FrozenTrial
 
+from star_search.commands.architectures import resolve_arch
 from star_search.commands.configs import SearchCommand
 from star_search.commands.studies import export_trial
 from star_search.errors import SpecError, StarSearchError
@@ -53,7 +54,19 @@ def build_search_settings(command: SearchCommand) -> SearchSettings:
                           grace_period_s=search.grace_period_s, workers=search.workers,
                           pipeline=pipeline, tier_configs=tier_configs, front_k=search.front_k,
                           prune_margin=search.prune_margin, front_noise_z=search.front_noise_z,
-                          twin_wait_s=search.twin_wait_s)
+                          twin_wait_s=search.twin_wait_s,
+                          references=references(search.references))
+
+
+def references(names: list[str]) -> tuple[ArchSpec, ...]:
+    """`search.references`: preset names or arch.json paths, as specs (errors name the entry)."""
+    specs = []
+    for index, name in enumerate(names):
+        try:
+            specs.append(resolve_arch(str(name)))
+        except SpecError as err:
+            raise SpecError(f"search.references[{index}]", name, err.expected) from None
+    return tuple(specs)
 
 
 @dataclass(frozen=True)

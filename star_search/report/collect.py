@@ -23,12 +23,14 @@ from star_search.report.model import FrontMember, ReportModel, RunSummary, Stopp
 from star_search.report.operator_times import operator_breakdown
 from star_search.report.progress import default_box, hypervolume_trace
 from star_search.report.proxy_tasks import task_heatmap
+from star_search.report.reference_points import reference_points
 from star_search.report.summary import busy_seconds, state_counts, status_counts, study_facts, wall_seconds
 from star_search.report.trial_row import order_columns, trial_row
 from star_search.scoring.hypervolume import HypervolumeBox
 from star_search.scoring.objectives import OBJECTIVE_NAMES
 from star_search.scoring.pareto import non_dominated, trial_feasible
 from star_search.scoring.selection import choose_trial
+from star_search.search.references import stored_references
 
 
 def has_values(trial: FrozenTrial, n_objectives: int) -> bool:
@@ -148,4 +150,5 @@ def collect(study: optuna.Study, box: HypervolumeBox | None = None) -> ReportMod
         hypervolume=hypervolume_trace(trials, box), tasks=task_heatmap(heatmap_rows),
         latency=latency_comparison(trials),
         operators=operator_breakdown(chosen.number if chosen else None,
-                                     chosen_trial.user_attrs if chosen_trial else {}))
+                                     chosen_trial.user_attrs if chosen_trial else {}),
+        references=reference_points(stored_references(study), candidates, names, maximize))

@@ -30,6 +30,7 @@ GROUPS = (
                                               line=dict(width=1, color="#222"))),
 )
 CHOSEN_MARKER = dict(symbol="star", size=20, color="#ffd700", line=dict(width=1.5, color="#222"))
+REFERENCE_MARKER = dict(symbol="diamond", size=14, color="#111111", line=dict(width=1.5, color="#ffffff"))
 PLOT_CONFIG = {"displaylogo": False, "responsive": True}
 PALETTE = qualitative.D3
 
@@ -134,11 +135,28 @@ def tradeoff_figure(report: ReportModel, x_name: str) -> go.Figure:
             x=chosen[x_name].tolist(), y=chosen[y_name].tolist(), mode="markers", name="chosen",
             marker=CHOSEN_MARKER, customdata=hover_data(chosen),
             hovertemplate=hover_template(x_name, y_name, "chosen")))
+    draw_references(figure, report, x_name, y_name)
     note = draw_budget(figure, report.summary.budgets.get(x_name), frame[x_name].dropna().tolist())
     base_layout(figure, f"{html.escape(y_name)} vs {html.escape(x_name)}"
                         + (f' <span class="aside">({html.escape(note)})</span>' if note else ""))
     figure.update_layout(xaxis_title=axis_title(x_name), yaxis_title=axis_title(y_name))
     return figure
+
+
+def draw_references(figure: go.Figure, report: ReportModel, x_name: str, y_name: str) -> None:
+    """Each scored reference architecture as a labelled black diamond (± its quality spread)."""
+    for point in report.references:
+        if point.values is None:
+            continue
+        spread = (dict(type="data", array=[point.quality_sd], visible=True, thickness=1, width=3)
+                  if y_name == "quality" and point.quality_sd is not None else None)
+        label = f"reference: {point.name}"
+        figure.add_trace(go.Scatter(
+            x=[point.values[x_name]], y=[point.values[y_name]], mode="markers+text", name=label,
+            text=[html.escape(point.name)], textposition="top center", marker=REFERENCE_MARKER,
+            error_y=spread, hovertemplate=(
+                f"{html.escape(label)}<br>pattern {html.escape(point.pattern)}<br>"
+                f"{html.escape(y_name)} %{{y:.4g}}<br>{html.escape(x_name)} %{{x:.4g}}<extra></extra>")))
 
 
 def tradeoff_figures(report: ReportModel) -> list[tuple[str, go.Figure]]:

@@ -70,6 +70,29 @@ class StoppedTrial:
 
 
 @dataclass(frozen=True)
+class ReferencePoint:
+    """A reference architecture scored in the study's terms (`search/references.py`): its
+    objective values (None when its evaluation failed, with `error`), quality spread, and the
+    numbers of the feasible trials that dominate it and that it dominates."""
+
+    name: str
+    pattern: str
+    arch_id: str
+    values: dict[str, float] | None = None
+    quality_sd: float | None = None
+    params: int | None = None
+    feasible: bool = True
+    dominated_by: tuple[int, ...] = ()
+    dominates: tuple[int, ...] = ()
+    error: str | None = None
+
+    @property
+    def on_front(self) -> bool:
+        """No feasible trial dominates it (it would sit on the front)."""
+        return self.values is not None and not self.dominated_by
+
+
+@dataclass(frozen=True)
 class ReportModel:
     """Everything one study's report shows.
 
@@ -89,3 +112,4 @@ class ReportModel:
     tasks: TaskHeatmap | None = None
     latency: LatencyComparison = field(default_factory=LatencyComparison)
     operators: OperatorBreakdown = field(default_factory=OperatorBreakdown)
+    references: tuple[ReferencePoint, ...] = ()

@@ -11,7 +11,7 @@ import math
 from typing import Any
 
 from star_search.report.figures import SHORT_UNITS, figure_html, tradeoff_figures
-from star_search.report.model import FrontMember, ReportModel, StoppedTrial
+from star_search.report.model import FrontMember, ReferencePoint, ReportModel, StoppedTrial
 from star_search.report.overview_figures import hypervolume_figure, parallel_figure
 from star_search.report.page_assets import MIXER_COLOURS
 
@@ -124,7 +124,46 @@ def tradeoff_section(report: ReportModel, prefix: str = "") -> str:
             f"star: the chosen trial. Each plot is a projection, so front members may look dominated in it; "
             f"the dotted staircase is the front of that view alone. Click legend entries to hide groups, "
             f"drag to zoom.</p>")
-    return section(prefix, "tradeoffs", "Pareto fronts", f'{note}<div class="grid">{blocks}</div>')
+    return section(prefix, "tradeoffs", "Pareto fronts",
+                   f'{note}{references_table(report)}<div class="grid">{blocks}</div>')
+
+
+def _numbers(numbers: tuple[int, ...], shown: int = 8) -> str:
+    return ", ".join(f"#{n}" for n in numbers[:shown]) + (" …" if len(numbers) > shown else "")
+
+
+def _position(point: ReferencePoint) -> str:
+    if point.values is None:
+        return f"not scored: {point.error}"
+    beaten, beats = _numbers(point.dominated_by), _numbers(point.dominates)
+    where = (f"dominated by {len(point.dominated_by)} feasible trial(s): {beaten}" if point.dominated_by
+             else "on the front: no feasible trial dominates it")
+    return where + (f"; dominates {len(point.dominates)}: {beats}" if point.dominates else "")
+
+
+def references_table(report: ReportModel) -> str:
+    """The study's reference architectures: their figures and where each falls."""
+    if not report.references:
+        return ""
+    names = report.summary.metric_names
+    head = "".join(f"<th>{esc(n)}</th>" for n in ("reference", "pattern", "params", *names, "feasible",
+                                                    "where it falls"))
+    rows = []
+    for point in report.references:
+        cells = [esc(point.name), esc(point.pattern), format_value("params", point.params)]
+        for name in names:
+            value = (point.values or {}).get(name)
+            text = format_value(name if name == "quality" else "value", value)
+            if name == "quality" and value is not None and point.quality_sd is not None:
+                text += f" ± {point.quality_sd:.3f}"
+            cells.append(esc(text))
+        cells += ["yes" if point.feasible else "no", esc(_position(point))]
+        rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    return ('<p class="note">Reference architectures (search.references), scored by the same pipeline: '
+            "every proxy tier and a whole-model measurement under this profile (black diamonds). "
+            "Dominance compares recorded values; a quality gap within about twice the ± spread is seed "
+            "noise.</p>"
+            f'<table class="facts"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>')
 
 
 def _box_table(report: ReportModel) -> str:

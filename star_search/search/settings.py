@@ -10,6 +10,7 @@ from star_search.profiler.device_profile import DeviceProfile
 from star_search.proxies.suite import ProxyConfig
 from star_search.search.pipeline import DEFAULT_PIPELINE, parse_pipeline
 from star_search.space.schema import SearchSpace
+from star_search.spec import ArchSpec
 
 SAMPLERS = ("nsga2", "tpe", "random")
 
@@ -37,6 +38,7 @@ class SearchSettings:
     front_k: int = 1  # `front` passes a candidate dominated by fewer than this many finished trials
     prune_margin: float = 0.1  # `predict` prunes only predictions over a budget by more than this
     front_noise_z: float = 1.0  # `front`: a trial beats the candidate's quality only by > z seed spreads
+    references: tuple[ArchSpec, ...] = ()  # scored in the study's terms after the trials (references.py)
 
     @property
     def resolved_pipeline(self) -> tuple[str, ...]:

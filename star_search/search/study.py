@@ -17,12 +17,13 @@ from star_search.errors import SpecError
 from star_search.json_cache import JsonCache
 from star_search.profiler.meter import Meter
 from star_search.progress import SILENT, Progress, ProgressTask
-from star_search.scoring import DIRECTIONS, OBJECTIVE_NAMES
+from star_search.scoring import DIRECTIONS, OBJECTIVE_NAMES, budget_names
 from star_search.scoring.pareto import trial_feasible
 from star_search.search.candidate import CandidateEvaluator, Predictor
 from star_search.search.front_hypervolume import HYPERVOLUME_ATTR
 from star_search.search.objective import SearchObjective
 from star_search.search.proxy_worker import InlineProxyRunner, ProxyWorker
+from star_search.search.references import evaluate_references, reference_pipeline
 from star_search.search.settings import SAMPLERS, SearchSettings
 from star_search.search.stopping import FINISHED, StopAtTrials, finished_count, trials_to_start
 from star_search.search.storage import make_storage, redacted
@@ -153,15 +154,8 @@ def latency_predictor(settings: SearchSettings, meter: Meter,
 def optimize(study: optuna.Study, settings: SearchSettings, echo: Callable[[str], None],
              progress: Progress = SILENT) -> None:
     """This process's share of the search: trials until the study (all workers) has enough."""
-    cache_dir = settings.resolved_cache_dir
     runner = ProxyWorker() if settings.parallel_proxies else InlineProxyRunner()
-    meter = Meter.for_profile(settings.profile, cache_dir)
-    pipeline = settings.resolved_pipeline
-    predictor = latency_predictor(settings, meter, echo, progress) if "predict" in pipeline else None
-    evaluator = CandidateEvaluator(settings.profile, settings.proxy_tiers, JsonCache(cache_dir / "results"),
-                                   meter, runner, pipeline=pipeline, predictor=predictor,
-                                   front_k=settings.front_k, prune_margin=settings.prune_margin,
-                                   front_noise_z=settings.front_noise_z)
+    evaluator = build_evaluator(settings, settings.resolved_pipeline, runner, echo, progress)
     objective = SearchObjective(settings.space, evaluator, settings.twin_wait_s)
     try:
         if trials_to_start(study, settings.n_trials) > 0:
@@ -170,6 +164,34 @@ def optimize(study: optuna.Study, settings: SearchSettings, echo: Callable[[str]
                 callbacks = [StopAtTrials(settings.n_trials), progress_printer(settings.n_trials, echo),
                              progress_bar(task)]
                 objective.optimize(study, callbacks)  # stops on a full disk or a lost storage
+    finally:
+        runner.close()
+
+
+def build_evaluator(settings: SearchSettings, pipeline: tuple[str, ...],
+                    runner: ProxyWorker | InlineProxyRunner, echo: Callable[[str], None] = print,
+                    progress: Progress = SILENT) -> CandidateEvaluator:
+    """The evaluator of `pipeline` on the run's profile, proxy tiers and caches."""
+    cache_dir = settings.resolved_cache_dir
+    meter = Meter.for_profile(settings.profile, cache_dir)
+    predictor = latency_predictor(settings, meter, echo, progress) if "predict" in pipeline else None
+    return CandidateEvaluator(settings.profile, settings.proxy_tiers, JsonCache(cache_dir / "results"),
+                              meter, runner, pipeline=pipeline, predictor=predictor,
+                              front_k=settings.front_k, prune_margin=settings.prune_margin,
+                              front_noise_z=settings.front_noise_z)
+
+
+def score_references(study: optuna.Study, settings: SearchSettings, echo: Callable[[str], None] = print,
+                     progress: Progress = SILENT) -> None:
+    """Score `settings.references` in the study's terms (`search/references.py`)."""
+    if not settings.references:
+        return
+    runner = InlineProxyRunner()
+    evaluator = build_evaluator(settings, reference_pipeline(settings.resolved_pipeline), runner, echo,
+                                progress)
+    try:
+        evaluate_references(study, settings.references, evaluator, budget_names(settings.profile.budgets),
+                            echo)
     finally:
         runner.close()
 
@@ -196,6 +218,7 @@ def run_search(settings: SearchSettings, echo: Callable[[str], None] = print,
         failures = join_workers(workers)
     for failure in failures:
         echo(failure)
+    score_references(study, settings, echo, progress)
     study.set_user_attr("finished_at", dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
     trials = study.get_trials(deepcopy=False)
     counts = {state: sum(t.state == state for t in trials) for state in FINISHED}

@@ -31,3 +31,19 @@ def test_a_proxy_width_the_heads_do_not_divide_names_the_field() -> None:
     command.proxies.d_model = 100
     with pytest.raises(SpecError, match=r"proxies\.head_dim.*16"):
         build_search_settings(command)
+
+
+def test_references_and_proxy_repeats_reach_the_settings(tmp_path) -> None:
+    command = SearchCommand()
+    arch = tmp_path / "arch.json"
+    from star_search.presets import preset
+
+    arch.write_text(preset("lfm2-700m").to_json())
+    command.search.references = ["lfm2-350m", str(arch)]
+    command.proxies.repeats = 2
+    settings = build_search_settings(command)
+    assert [spec.name for spec in settings.references] == ["lfm2-350m", "lfm2-700m"]
+    assert settings.proxies.repeats == 2
+    command.search.references = ["lfm2-350m", "lfm2-35m"]
+    with pytest.raises(SpecError, match=r"search\.references\[1\].*'lfm2-35m'.*did you mean 'lfm2-350m'"):
+        build_search_settings(command)

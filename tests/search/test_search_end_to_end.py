@@ -115,3 +115,36 @@ def test_candidate_off_the_parameter_target_is_pruned_at_sample(tiny_settings: S
     for trial in open_study(settings).trials:
         assert trial.state == TrialState.PRUNED and trial.user_attrs["prune_stage"] == "sample"
         assert "cannot reach the space's target of 1,000 parameters" in trial.user_attrs["prune_reason"]
+
+
+def test_references_are_scored_in_the_study_s_terms_once(tiny_settings: SearchSettings, tiny_spec) -> None:
+    """A reference goes through the same proxy tier and measurement as the trials, is stored
+    beside them (not as a trial), is drawn in the report with where it falls, and a resumed
+    search does not score it again."""
+    from star_search.report import collect, render_html
+    from star_search.search.references import REFERENCES_ATTR
+
+    reference = replace(tiny_spec, name="tiny-reference")
+    settings = replace(tiny_settings, n_trials=1, references=(reference,))
+    lines: list[str] = []
+    run_search(settings, echo=lines.append)
+    study = open_study(settings)
+    assert len(study.trials) == 1
+    (record,) = study.user_attrs[REFERENCES_ATTR]
+    assert record["arch_id"] == reference.arch_id and record["pipeline"] == ["demo", "measure"]
+    assert record["measurement"]["source"] == "measured" and record["measurement"]["decode_p50_ms"] > 0
+    quality, decode_ms, _, _ = record["values"]
+    assert 0 <= quality <= 1 and decode_ms == record["measurement"]["decode_p50_ms"]
+    assert any(line.startswith("reference tiny-reference") for line in lines)
+    report = collect(study)
+    (point,) = report.references
+    assert point.values is not None and point.values["quality"] == quality
+    complete = [t for t in study.trials if t.state == TrialState.COMPLETE]
+    assert set(point.dominated_by) | set(point.dominates) <= {t.number for t in complete}
+    page = render_html(report)
+    assert "reference: tiny-reference" in page and "where it falls" in page
+
+    again: list[str] = []
+    run_search(replace(settings, n_trials=1), echo=again.append)
+    assert "reference tiny-reference: already scored in this study" in again
+    assert len(open_study(settings).user_attrs[REFERENCES_ATTR]) == 1
