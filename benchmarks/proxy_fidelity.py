@@ -33,6 +33,7 @@ same fast runs by accuracy, so both scorings are compared on identical training 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import multiprocessing
@@ -315,6 +316,7 @@ def diagnostics(patterns: list[str], stored: Stored, kinds: dict[str, ProxyConfi
                       f"{found[0]:.3f} ({found[1]} architectures)")
     if len(taus) > 1:
         print(f"  mean over these {len(taus)} seed pairings: {statistics.mean(taus):.3f}")
+    noise_against_gaps(patterns, stored, fast, replace(fast, seed=following), reference)
     # The fast tier against the full suite trained for other lengths: where along the reference's
     # training its ranking sits (the order keeps moving with training at proxy scale).
     lengths = sorted({json.loads(key)["steps"] for kind, _, key in stored if kind == "reference"}
@@ -351,6 +353,31 @@ def write_spread(path: Path = SHIPPED_SPREAD) -> None:
     for key, bands in table.bands.items():
         for band in bands:
             print(f"  {shipped[key]:<5} {band.set:<8} sd {band.sd:.3f} ({band.describe()}, {band.dof} dof)")
+
+
+def noise_against_gaps(patterns: list[str], stored: Stored, fast: ProxyConfig, repeat: ProxyConfig,
+                       reference: ProxyConfig) -> None:
+    """One fast run's seed spread (from `fast` and its `repeat` at other seeds) beside the gaps it
+    must rank: the median gap between neighbouring reference qualities, and the share of pattern
+    pairs whose reference gap exceeds two standard deviations of a difference of two fast runs."""
+    pairs = [(record_for(stored, "fast", p, fast), record_for(stored, "fast", p, repeat)) for p in patterns]
+    diffs = [a["quality"] - b["quality"] for a, b in pairs if a is not None and b is not None]
+    if len(diffs) < 2:
+        return
+    sd = math.sqrt(sum(d * d for d in diffs) / len(diffs) / 2)
+    print(f"\nseed noise against the gaps to rank ({len(diffs)} architectures with both fast runs):")
+    print(f"  one fast score's spread ({fast.repeats} seed(s) per score; sd pooled over the set): {sd:.3f}")
+    found = [record_for(stored, "reference", p, reference) for p in patterns]
+    ref_q = sorted(r["quality"] for r in found if r is not None)
+    if len(ref_q) < 2:
+        return
+    gaps = [b - a for a, b in itertools.pairwise(ref_q)]
+    margin = 2 * math.sqrt(2) * sd
+    apart = [abs(x - y) > margin for i, x in enumerate(ref_q) for y in ref_q[i + 1:]]
+    print(f"  median gap between neighbouring reference qualities: {statistics.median(gaps):.3f} "
+          f"({len(ref_q)} architectures)")
+    print(f"  pattern pairs whose reference gap exceeds 2 sd of a difference ({margin:.3f}): "
+          f"{sum(apart)} of {len(apart)} ({sum(apart) / len(apart):.0%})")
 
 
 def main() -> None:
