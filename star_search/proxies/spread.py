@@ -97,28 +97,38 @@ class SpreadTable:
         return cls(bands)
 
     def lookup(self, config: ProxyConfig, n_layers: int) -> QualitySpread | None:
-        """The expected spread of `config`'s quality for a candidate of `n_layers` layers."""
-        bands = self.bands.get(json.dumps(recipe(config), sort_keys=True))
-        if not bands:
-            if config.repeats == 1:
-                return None
-            one = self.lookup(replace(config, repeats=1), n_layers)  # independent seeds: sd / sqrt(k)
-            return None if one is None else QualitySpread(
-                one.sd / math.sqrt(config.repeats),
-                f"one run's spread / sqrt({config.repeats}) for the mean of {config.repeats} seeds; "
-                f"one run's {one.basis}")
-        for band in bands:
-            if band.min_layers <= n_layers <= band.max_layers:
-                return QualitySpread(band.sd, f"measured: {band.describe()}")
-        below = [b for b in bands if b.max_layers < n_layers]
-        above = [b for b in bands if b.min_layers > n_layers]
-        if below and above:
-            low, high = below[-1], above[0]
-            t = (n_layers - low.max_layers) / (high.min_layers - low.max_layers)
-            return QualitySpread(low.sd + t * (high.sd - low.sd),
-                                 f"interpolated between {low.describe()} and {high.describe()}")
-        nearest = below[-1] if below else above[0]
-        return QualitySpread(nearest.sd, f"extrapolated to {n_layers} layers from {nearest.describe()}")
+        """The expected spread of `config`'s quality for a candidate of `n_layers` layers: measured
+        for its recipe at that depth; for a mean of k seeds not measured there, one run's spread
+        at that depth / sqrt(k) (independent seeds); else interpolated or extrapolated by depth."""
+        own = self.bands.get(json.dumps(recipe(config), sort_keys=True), ())
+        one = (self.bands.get(json.dumps(recipe(replace(config, repeats=1)), sort_keys=True), ())
+               if config.repeats > 1 else ())
+        for bands, derived in ((own, False), (one, True)):
+            band = next((b for b in bands if b.min_layers <= n_layers <= b.max_layers), None)
+            if band is not None:
+                spread = QualitySpread(band.sd, f"measured: {band.describe()}")
+                return self._of_mean(spread, config.repeats) if derived else spread
+        if own:
+            return _by_depth(own, n_layers)
+        return self._of_mean(_by_depth(one, n_layers), config.repeats) if one else None
+
+    @staticmethod
+    def _of_mean(one: QualitySpread, repeats: int) -> QualitySpread:
+        return QualitySpread(one.sd / math.sqrt(repeats), f"one run's spread / sqrt({repeats}) for the mean "
+                             f"of {repeats} seeds; one run's {one.basis}")
+
+
+def _by_depth(bands: tuple[SpreadBand, ...], n_layers: int) -> QualitySpread:
+    """Between two bands: linear in depth; beyond them: the nearest band."""
+    below = [b for b in bands if b.max_layers < n_layers]
+    above = [b for b in bands if b.min_layers > n_layers]
+    if below and above:
+        low, high = below[-1], above[0]
+        t = (n_layers - low.max_layers) / (high.min_layers - low.max_layers)
+        return QualitySpread(low.sd + t * (high.sd - low.sd),
+                             f"interpolated between {low.describe()} and {high.describe()}")
+    nearest = below[-1] if below else above[0]
+    return QualitySpread(nearest.sd, f"extrapolated to {n_layers} layers from {nearest.describe()}")
 
 
 @lru_cache(maxsize=1)

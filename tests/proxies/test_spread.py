@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 
 import pytest
 
@@ -19,7 +20,7 @@ from star_search.proxies.spread import (
     shipped_table,
 )
 
-FAST = proxy_config_for_tier("fast")
+FAST = proxy_config_for_tier("fast", repeats=1)  # one run per score, whatever the tier's default
 FAST_RECIPE = json.dumps(recipe(FAST), sort_keys=True)
 SETS = {"shallow": ("ca", "cc", "aa"), "deep": ("c" * 16, "a" * 16)}
 
@@ -62,8 +63,8 @@ def test_lookup_by_depth_inside_between_and_beyond_the_bands() -> None:
     beyond = table.lookup(FAST, 32)
     assert beyond is not None and beyond.sd == pytest.approx(high) and "extrapolated" in beyond.basis
     # Seed, threads, device and the tier's name are not part of the recipe; steps are.
-    assert table.lookup(proxy_config_for_tier("fast", seed=7, threads=2, device="cpu"), 2) == inside
-    assert table.lookup(proxy_config_for_tier("fast", steps=301), 2) is None
+    assert table.lookup(replace(FAST, seed=7, threads=2, device="cpu"), 2) == inside
+    assert table.lookup(replace(FAST, steps=301), 2) is None
 
 
 def test_table_round_trips_and_a_broken_table_is_named() -> None:
@@ -94,12 +95,18 @@ def test_noise_margin_is_the_spread_of_a_difference() -> None:
 def test_a_mean_of_seeds_without_its_own_measurement_takes_one_runs_spread_over_root_k() -> None:
     table = measure_spread([run("ca", 0, 0.5), run("ca", 1, 0.7)], SETS)
     one = table.lookup(FAST, 2)
-    four = table.lookup(proxy_config_for_tier("fast", repeats=4), 2)
+    four = table.lookup(replace(FAST, repeats=4), 2)
     assert one is not None and four is not None
     assert four.sd == pytest.approx(one.sd / 2) and "sqrt(4)" in four.basis
     # A measurement of the averaged recipe itself wins over the derived figure.
-    averaged = json.dumps(recipe(proxy_config_for_tier("fast", repeats=4)), sort_keys=True)
+    averaged = json.dumps(recipe(replace(FAST, repeats=4)), sort_keys=True)
     measured = measure_spread([run("ca", 0, 0.5, key=averaged), run("ca", 4, 0.9, key=averaged)], SETS)
-    own = measured.lookup(proxy_config_for_tier("fast", repeats=4), 2)
+    own = measured.lookup(replace(FAST, repeats=4), 2)
     assert own is not None and own.sd == pytest.approx(0.4 / math.sqrt(2))
     assert own.basis.startswith("measured")
+    # The mean measured only shallow, one run measured deep too: at depth the derived figure wins
+    # over extrapolating the shallow measurement.
+    both = measure_spread([run("ca", 0, 0.5, key=averaged), run("ca", 4, 0.9, key=averaged),
+                           run("c" * 16, 0, 0.1), run("c" * 16, 1, 0.5)], SETS)
+    deep = both.lookup(replace(FAST, repeats=4), 16)
+    assert deep is not None and deep.sd == pytest.approx(0.4 / math.sqrt(2) / 2) and "sqrt(4)" in deep.basis
