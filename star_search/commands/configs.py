@@ -82,6 +82,7 @@ class ProxiesGroup:
     scoring: str | None = None  # accuracy tasks scored by "accuracy" (tier default) or "probability"
     d_model: int | None = None  # proxy width (tier default 64; a multiple of the 16-wide heads)
     repeats: int | None = None  # seeds averaged per candidate (tier default; seed noise / sqrt(repeats))
+    residual_init: str | None = None  # "depth": output projections scaled by 1/sqrt(2·layers) at init
     family_weights: Any = None  # {mqar: 2, byte_lm: 0.5}: a family's weight in quality (others 1)
 
     def __post_init__(self) -> None:
@@ -165,6 +166,7 @@ class ProxiesRunCommand:
     scoring: str | None = None  # accuracy tasks scored by "accuracy" (tier default) or "probability"
     d_model: int | None = None  # proxy width (tier default 64; a multiple of the 16-wide heads)
     repeats: int | None = None  # seeds averaged (seed, seed+1, ...): seed noise / sqrt(repeats)
+    residual_init: str | None = None  # "depth": output projections scaled by 1/sqrt(2·layers) at init
     family_weights: Any = None  # {mqar: 2, byte_lm: 0.5}: a family's weight in quality (others 1)
     json_out: str | None = None  # also write the full result (per setting, per family) as JSON
 

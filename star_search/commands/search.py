@@ -38,7 +38,8 @@ def build_search_settings(command: SearchCommand) -> SearchSettings:
     chosen = command.proxies
     overrides = {k: v for k, v in (("steps", chosen.steps), ("seed", chosen.seed),
                                    ("threads", chosen.threads), ("scoring", chosen.scoring),
-                                   ("d_model", chosen.d_model), ("repeats", chosen.repeats))
+                                   ("d_model", chosen.d_model), ("repeats", chosen.repeats),
+                                   ("residual_init", chosen.residual_init))
                  if v is not None}
     weights = command.proxies.family_weights or {}
     proxies = proxy_config_for_tier(command.proxies.tier, family_weights=weights, **overrides)

@@ -25,6 +25,7 @@ from star_search.proxies.catalog import DEMO_SETTINGS, FAST_SETTINGS, all_tasks,
 from star_search.proxies.task import Task
 
 DEVICES = ("auto", "cpu", "cuda")
+RESIDUAL_INITS = ("default", "depth")
 SCORINGS = ("accuracy", "probability")
 FamilyWeights = tuple[tuple[str, float], ...]
 
@@ -52,6 +53,10 @@ class ProxyConfig:
     repeats: independent runs at seeds `seed`, `seed + 1`, …, whose scores are averaged (each
     setting's score is the mean of the runs' scores, so `quality` is the mean of the runs'
     qualities): the seed noise of one run shrinks by sqrt(repeats), the cost grows by repeats.
+    residual_init: "default" (each operator's own initialisation) or "depth" (every block's output
+    projections, the mixer's and the feed-forward's, scaled by 1 / sqrt(2 · layers) at
+    initialisation, GPT-2's scheme, so that a deep stack starts with the residual stream of a
+    shallow one); a candidate lever for the fidelity at depth (`benchmarks/proxy_fidelity.py`).
     """
 
     tier: str = "full"
@@ -73,6 +78,7 @@ class ProxyConfig:
     family_weights: FamilyWeights = ()
     scoring: str = "accuracy"
     repeats: int = 1
+    residual_init: str = "default"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "tasks", tuple(self.tasks))
@@ -98,6 +104,8 @@ class ProxyConfig:
             raise SpecError("proxies.device", self.device, f"one of {list(DEVICES)}")
         if self.scoring not in SCORINGS:
             raise SpecError("proxies.scoring", self.scoring, f"one of {list(SCORINGS)}")
+        if self.residual_init not in RESIDUAL_INITS:
+            raise SpecError("proxies.residual_init", self.residual_init, f"one of {list(RESIDUAL_INITS)}")
         selected = families(self.select_tasks())  # unknown task names fail here, not later
         if not any(self.family_weight(family) > 0 for family in selected):
             raise SpecError("proxies.family_weights", dict(self.family_weights),

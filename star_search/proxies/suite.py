@@ -194,7 +194,7 @@ def _run_once(spec: ArchSpec, config: ProxyConfig, progress: Progress, which: st
     tasks = config.select_tasks()
     small = proxy_spec(spec, proxy_size(config))
     device = resolve_device(config.device)
-    model = build_proxy(small, config.seed).to(device)
+    model = build_proxy(small, config.seed, config.residual_init).to(device)
     try:
         with progress.task(f"proxy training {spec.pattern()}{which}", config.steps, "steps") as task:
             task.update(note=f"{len(tasks)} tasks jointly, {config.tier} tier")

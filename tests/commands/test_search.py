@@ -40,10 +40,10 @@ def test_references_and_proxy_repeats_reach_the_settings(tmp_path) -> None:
 
     arch.write_text(preset("lfm2-700m").to_json())
     command.search.references = ["lfm2-350m", str(arch)]
-    command.proxies.repeats = 2
+    command.proxies.repeats, command.proxies.residual_init = 2, "depth"
     settings = build_search_settings(command)
     assert [spec.name for spec in settings.references] == ["lfm2-350m", "lfm2-700m"]
-    assert settings.proxies.repeats == 2
+    assert settings.proxies.repeats == 2 and settings.proxies.residual_init == "depth"
     command.search.references = ["lfm2-350m", "lfm2-35m"]
     with pytest.raises(SpecError, match=r"search\.references\[1\].*'lfm2-35m'.*did you mean 'lfm2-350m'"):
         build_search_settings(command)

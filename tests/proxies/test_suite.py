@@ -239,3 +239,25 @@ def test_repeats_average_the_runs_of_consecutive_seeds() -> None:
     assert low.score == pytest.approx(0.1)
     with pytest.raises(SpecError, match=r"proxies\.repeats"):
         ProxyConfig(repeats=0)
+
+
+def test_depth_residual_init_scales_exactly_the_residual_projections() -> None:
+    """"depth" multiplies each block's mixer out_proj and feed-forward down projection by
+    1/sqrt(2·layers), every mixer and feed-forward kind included, and nothing else."""
+    from star_search.proxies.proxy_model import build_proxy, residual_projections
+
+    spec = proxy_spec(arch("conv", "attention", "ssm", "linear_attention", ffn="moe"),
+                      proxy_size(proxy_config_for_tier("fast")))
+    plain, scaled = build_proxy(spec, seed=3), build_proxy(spec, seed=3, residual_init="depth")
+    chosen = {id(p) for p in residual_projections(scaled)}
+    assert len(chosen) == 2 * spec.n_layers
+    factor = (2 * spec.n_layers) ** -0.5
+    for (name, before), after in zip(plain.named_parameters(), scaled.parameters(), strict=True):
+        expected = before * factor if id(after) in chosen else before
+        assert torch.equal(after, expected), name
+    config = ProxyConfig(d_model=32, head_dim=16, steps=2, batch_size=7, eval_samples=4, device="cpu",
+                         tasks=(RECALL,), residual_init="depth")
+    assert config.cache_key() != replace(config, residual_init="default").cache_key()
+    assert run_suite(arch("conv", "attention"), config).config["residual_init"] == "depth"
+    with pytest.raises(SpecError, match=r"proxies\.residual_init"):
+        ProxyConfig(residual_init="gpt2")
