@@ -15,11 +15,7 @@ from typing import Any
 from optuna.trial import FrozenTrial
 
 from star_search.report.model import ReferencePoint
-
-
-def _dominates(a: Sequence[float], b: Sequence[float], maximize: Sequence[bool]) -> bool:
-    at_least = all((x >= y) if up else (x <= y) for x, y, up in zip(a, b, maximize, strict=True))
-    return at_least and any(x != y for x, y in zip(a, b, strict=True))
+from star_search.scoring.pareto import dominates
 
 
 def reference_points(records: Sequence[Any], trials: Sequence[FrozenTrial], names: tuple[str, ...],
@@ -38,12 +34,12 @@ def reference_points(records: Sequence[Any], trials: Sequence[FrozenTrial], name
             error = str(record.get("error") or "no objective values recorded")
             points.append(ReferencePoint(**base, error=error))
             continue
-        dominated_by = tuple(t.number for t in trials if _dominates(t.values, values, maximize))
-        dominates = tuple(t.number for t in trials if _dominates(values, t.values, maximize))
+        dominated_by = tuple(t.number for t in trials if dominates(t.values, values, maximize))
+        beaten = tuple(t.number for t in trials if dominates(values, t.values, maximize))
         sd = record.get("quality_sd")
         points.append(ReferencePoint(
             **base, values=dict(zip(names, (float(v) for v in values), strict=True)),
             quality_sd=float(sd) if isinstance(sd, int | float) else None,
             params=int(record["params"]) if isinstance(record.get("params"), int) else None,
-            feasible=bool(record.get("feasible", True)), dominated_by=dominated_by, dominates=dominates))
+            feasible=bool(record.get("feasible", True)), dominated_by=dominated_by, dominates=beaten))
     return tuple(points)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from optuna.trial import FrozenTrial
 
@@ -9,6 +11,13 @@ from optuna.trial import FrozenTrial
 def trial_feasible(trial: FrozenTrial) -> bool:
     """Every constraint the trial recorded is ≤ 0 (a trial that recorded none counts as feasible)."""
     return all(float(c) <= 0 for c in trial.user_attrs.get("constraints") or [])
+
+
+def dominates(a: Sequence[float], b: Sequence[float], maximize: Sequence[bool]) -> bool:
+    """Whether objective values `a` dominate `b`: at least as good in every objective, better in one."""
+    signs = np.where(maximize, -1.0, 1.0)
+    cost_a, cost_b = np.asarray(a, dtype=float) * signs, np.asarray(b, dtype=float) * signs
+    return bool(np.all(cost_a <= cost_b) and np.any(cost_a < cost_b))
 
 
 def non_dominated(values: np.ndarray, maximize: list[bool]) -> np.ndarray:
