@@ -49,7 +49,7 @@ from star_search.atomic import atomic_write
 from star_search.progress import console_progress
 from star_search.proxies import ProxyConfig, proxy_config_for_tier, run_suite
 from star_search.proxies.fidelity import FIDELITY_SETS, SPREAD_BANDS, arch_from_pattern, kendall_tau_b
-from star_search.proxies.spread import SPREAD_FILE, Repeat, measure_spread, recipe
+from star_search.proxies.spread import SPREAD_FILE, Repeat, measure_spread, recipe_key
 from star_search.proxies.suite import TIERS, resolve_device, weighted_quality
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -332,18 +332,17 @@ def write_spread(path: Path = SHIPPED_SPREAD) -> None:
     """Pool the seed repeats of both sets' caches into the shipped seed-spread table, for the
     recipes of today's tiers (`star_search.proxies.spread`), and print its bands. A tier that
     averages k seeds is measured on disjoint blocks of k one-seed runs (seeds 0…k-1, k…2k-1, …)."""
-    shipped = {json.dumps(recipe(config), sort_keys=True): name for name, config in TIERS.items()}
+    shipped = {recipe_key(config): name for name, config in TIERS.items()}
     runs = []
     for fidelity_set, results in RESULTS.items():
         stored = load(results)
         for tier in TIERS.values():
-            canonical = json.dumps(recipe(tier), sort_keys=True)
+            canonical = recipe_key(tier)
             for kind, pattern, key in list(stored):
-                config = ProxyConfig(**json.loads(key))
-                if config.seed % tier.repeats or json.dumps(recipe(replace(config, repeats=tier.repeats)),
-                                                            sort_keys=True) != canonical:
+                config = replace(ProxyConfig(**json.loads(key)), repeats=tier.repeats)
+                if config.seed % tier.repeats or recipe_key(config) != canonical:
                     continue
-                block = record_for(stored, kind, pattern, replace(config, repeats=tier.repeats))
+                block = record_for(stored, kind, pattern, config)
                 if block is not None and pattern in FIDELITY_SETS[fidelity_set]:
                     runs.append(Repeat(canonical, pattern, arch_from_pattern(pattern).n_layers, config.seed,
                                        block["quality"], block.get("date", ""), block["device"]))

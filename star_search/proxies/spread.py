@@ -38,6 +38,11 @@ def recipe(config: ProxyConfig | Mapping[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in sorted(data.items()) if key not in NOT_RECIPE}
 
 
+def recipe_key(config: ProxyConfig | Mapping[str, Any]) -> str:
+    """`recipe(config)` as canonical JSON: the key of the spread table and of `Repeat.recipe`."""
+    return json.dumps(recipe(config), sort_keys=True)
+
+
 @dataclass(frozen=True)
 class SpreadBand:
     """One fidelity set's measurement: patterns of `min_layers`–`max_layers` layers, each run at
@@ -89,7 +94,7 @@ class SpreadTable:
             data = json.loads(text)
             bands = {}
             for entry in data["recipes"]:
-                key = json.dumps(recipe(entry["recipe"]), sort_keys=True)
+                key = recipe_key(entry["recipe"])
                 bands[key] = tuple(sorted((SpreadBand(**{**b, "seeds": tuple(b["seeds"])})
                                            for b in entry["bands"]), key=lambda b: b.min_layers))
         except (ValueError, KeyError, TypeError) as err:
@@ -100,8 +105,8 @@ class SpreadTable:
         """The expected spread of `config`'s quality for a candidate of `n_layers` layers: measured
         for its recipe at that depth; for a mean of k seeds not measured there, one run's spread
         at that depth / sqrt(k) (independent seeds); else interpolated or extrapolated by depth."""
-        own = self.bands.get(json.dumps(recipe(config), sort_keys=True), ())
-        one = (self.bands.get(json.dumps(recipe(replace(config, repeats=1)), sort_keys=True), ())
+        own = self.bands.get(recipe_key(config), ())
+        one = (self.bands.get(recipe_key(replace(config, repeats=1)), ())
                if config.repeats > 1 else ())
         for bands, derived in ((own, False), (one, True)):
             band = next((b for b in bands if b.min_layers <= n_layers <= b.max_layers), None)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import replace
 
@@ -16,12 +15,12 @@ from star_search.proxies.spread import (
     expected_spread,
     measure_spread,
     noise_margin,
-    recipe,
+    recipe_key,
     shipped_table,
 )
 
 FAST = proxy_config_for_tier("fast", repeats=1)  # one run per score, whatever the tier's default
-FAST_RECIPE = json.dumps(recipe(FAST), sort_keys=True)
+FAST_RECIPE = recipe_key(FAST)
 SETS = {"shallow": ("ca", "cc", "aa"), "deep": ("c" * 16, "a" * 16)}
 
 
@@ -99,7 +98,7 @@ def test_a_mean_of_seeds_without_its_own_measurement_takes_one_runs_spread_over_
     assert one is not None and four is not None
     assert four.sd == pytest.approx(one.sd / 2) and "sqrt(4)" in four.basis
     # A measurement of the averaged recipe itself wins over the derived figure.
-    averaged = json.dumps(recipe(replace(FAST, repeats=4)), sort_keys=True)
+    averaged = recipe_key(replace(FAST, repeats=4))
     measured = measure_spread([run("ca", 0, 0.5, key=averaged), run("ca", 4, 0.9, key=averaged)], SETS)
     own = measured.lookup(replace(FAST, repeats=4), 2)
     assert own is not None and own.sd == pytest.approx(0.4 / math.sqrt(2))

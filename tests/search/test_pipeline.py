@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from dataclasses import replace
@@ -15,7 +14,7 @@ from optuna.trial import FrozenTrial, TrialState
 from star_search.errors import SpecError, StarSearchError
 from star_search.json_cache import JsonCache
 from star_search.profiler.meter import Meter
-from star_search.proxies.spread import Repeat, measure_spread, recipe
+from star_search.proxies.spread import Repeat, measure_spread, recipe_key
 from star_search.proxies.suite import proxy_config_for_tier
 from star_search.search.candidate import CandidateEvaluator, StagePruned
 from star_search.search.front_gate import FidelityPoint, dominating_trials
@@ -118,7 +117,7 @@ def test_front_gate_uses_the_measured_spread_of_the_tier(tmp_path: Path, quick_p
     beside the quality, and the gate lets a candidate through when a finished, smaller trial
     beats it by less than the noise, not when by more."""
     config = replace(proxy_config_for_tier("demo"), steps=4, eval_samples=8)
-    key = json.dumps(recipe(config), sort_keys=True)
+    key = recipe_key(config)
     repeats = [Repeat(key, "ca", 2, seed, quality, "2026-12-05") for seed, quality in ((0, 0.3), (1, 0.5))]
     table = measure_spread(repeats, {"shallow": ("ca",)})
     sd = 0.2 / math.sqrt(2)
