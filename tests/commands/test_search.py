@@ -47,3 +47,11 @@ def test_references_and_proxy_repeats_reach_the_settings(tmp_path) -> None:
     command.search.references = ["lfm2-350m", "lfm2-35m"]
     with pytest.raises(SpecError, match=r"search\.references\[1\].*'lfm2-35m'.*did you mean 'lfm2-350m'"):
         build_search_settings(command)
+
+
+def test_a_negative_front_noise_z_names_the_field() -> None:
+    from star_search.commands.configs import SearchGroup
+
+    with pytest.raises(SpecError, match=r"search\.front_noise_z.*-1"):
+        SearchGroup(front_noise_z=-1.0)
+    assert SearchGroup(front_noise_z=0.0).front_noise_z == 0.0
