@@ -82,7 +82,11 @@ class ProfileError(SpecError):
 
 class SizeUnreachable(StarSearchError):
     """A sampled candidate cannot land on its space's parameter target (`space.target_size`):
-    the search prunes it at `sample`, with this reason."""
+    the search prunes it at `sample`, with this reason. `pattern`: the candidate's layer strip."""
+
+    def __init__(self, message: str, pattern: str = ""):
+        self.pattern = pattern
+        super().__init__(message)
 
 
 class BuildError(StarSearchError):

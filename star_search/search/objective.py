@@ -124,6 +124,7 @@ class SearchObjective:
         try:
             spec = sample_arch(self.space, trial)
         except SizeUnreachable as err:  # a region of the space off its parameter target: pruned
+            trial.set_user_attr("pattern", err.pattern)
             trial.set_user_attr("prune_stage", "sample")
             trial.set_user_attr("prune_reason", str(err)[:2000])
             self._record_hypervolume(trial, None)

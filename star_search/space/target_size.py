@@ -56,4 +56,4 @@ def solve_to_target(spec: ArchSpec, target: int, active: bool, multiple: int,
               else f"no {field} (multiple of {multiple} or {FALLBACK_MULTIPLE}) lands within "
                    f"{tolerance:.0%}")
     raise SizeUnreachable(f"{spec.pattern()} at d_model {spec.d_model} cannot reach the space's target of "
-                          f"{target:,} {which} ±{tolerance:.0%}: {reason}")
+                          f"{target:,} {which} ±{tolerance:.0%}: {reason}", spec.pattern())

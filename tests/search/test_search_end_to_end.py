@@ -114,6 +114,7 @@ def test_candidate_off_the_parameter_target_is_pruned_at_sample(tiny_settings: S
     assert outcome.n_pruned == 2
     for trial in open_study(settings).trials:
         assert trial.state == TrialState.PRUNED and trial.user_attrs["prune_stage"] == "sample"
+        assert trial.user_attrs["pattern"] == "caca"  # the candidate's strip, though it was never built
         assert "cannot reach the space's target of 1,000 parameters" in trial.user_attrs["prune_reason"]
 
 
