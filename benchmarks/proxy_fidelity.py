@@ -294,8 +294,8 @@ def diagnostics(patterns: list[str], stored: Stored, kinds: dict[str, ProxyConfi
         ("fast vs fast at the next seed(s)", ("fast", fast), ("fast", replace(fast, seed=following)),
          f"this command with --fast-only and seed={following} among the --fast-set values"),
         ("reference vs reference at the next seed", ("reference", reference),
-         ("reference", replace(reference, seed=reference.seed + 1)),
-         f"this command with --seed {reference.seed + 1}: every reference run again"),
+         ("reference", replace(reference, seed=reference.seed + reference.repeats)),
+         f"this command with --seed {reference.seed + reference.repeats}: every reference run again"),
         (f"full suite at {fast.steps} steps vs reference",
          ("reference", replace(reference, steps=fast.steps)), ("reference", reference),
          f"this command with steps={fast.steps // multiplier} among the --fast-set values: its reference"),
@@ -307,7 +307,7 @@ def diagnostics(patterns: list[str], stored: Stored, kinds: dict[str, ProxyConfi
                                   else f"not stored (run {how})"))
     taus = []
     for fast_seed in (fast.seed, following):
-        for reference_seed in (reference.seed, reference.seed + 1):
+        for reference_seed in (reference.seed, reference.seed + reference.repeats):
             found = stored_tau(patterns, stored, ("fast", replace(fast, seed=fast_seed)),
                                ("reference", replace(reference, seed=reference_seed)))
             if found:
