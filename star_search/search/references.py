@@ -21,6 +21,7 @@ import optuna
 
 from star_search.errors import StarSearchError
 from star_search.scoring import objective_values
+from star_search.scoring.objectives import figures_line
 from star_search.search.candidate import CandidateEvaluator, StageFailure, StagePruned
 from star_search.search.pipeline import is_proxy_stage
 from star_search.spec import ArchSpec
@@ -85,9 +86,5 @@ def _score(spec: ArchSpec, name: str, evaluator: CandidateEvaluator, constraint_
 def _summary(record: dict[str, Any]) -> str:
     if "error" in record:
         return f"reference {record['name']}: failed at {record['error']}"
-    quality, decode_ms, ttft_ms, rss_mb = record["values"]
-    sd = record.get("quality_sd")
-    spread = f"±{sd:.3f}" if isinstance(sd, int | float) else ""
-    return (f"reference {record['name']} {record['pattern']}: quality={quality:.3f}{spread} "
-            f"decode_p50={decode_ms:.2f}ms ttft={ttft_ms:.1f}ms peak_rss={rss_mb:.0f}MiB "
-            f"{'feasible' if record['feasible'] else 'INFEASIBLE'}")
+    return (f"reference {record['name']} {record['pattern']}: "
+            f"{figures_line(record['values'], record.get('quality_sd'), record['feasible'])}")

@@ -18,6 +18,7 @@ from star_search.json_cache import JsonCache
 from star_search.profiler.meter import Meter
 from star_search.progress import SILENT, Progress, ProgressTask
 from star_search.scoring import DIRECTIONS, OBJECTIVE_NAMES, budget_names
+from star_search.scoring.objectives import figures_line
 from star_search.scoring.pareto import trial_feasible
 from star_search.search.candidate import CandidateEvaluator, Predictor
 from star_search.search.front_hypervolume import HYPERVOLUME_ATTR
@@ -105,13 +106,8 @@ def progress_printer(total: int, echo: Callable[[str], None]) -> Callable[[optun
         attrs = trial.user_attrs
         head = f"[{done}/{total}] trial {trial.number} {attrs.get('pattern', '?'):<14}"
         if trial.state == TrialState.COMPLETE and trial.values:
-            quality, decode_ms, ttft_ms, rss_mb = trial.values
-            feasible = trial_feasible(trial)
             proxy = attrs.get("proxy") if isinstance(attrs.get("proxy"), dict) else {}
-            sd = proxy.get("quality_sd")
-            spread = f"±{sd:.3f}" if isinstance(sd, int | float) else ""
-            echo(f"{head} quality={quality:.3f}{spread} decode_p50={decode_ms:.2f}ms ttft={ttft_ms:.1f}ms "
-                 f"peak_rss={rss_mb:.0f}MiB {'feasible' if feasible else 'INFEASIBLE'} "
+            echo(f"{head} {figures_line(list(trial.values), proxy.get('quality_sd'), trial_feasible(trial))} "
                  f"({attrs.get('duration_s', 0):.0f}s)")
         elif trial.state == TrialState.PRUNED:
             echo(f"{head} pruned: {attrs.get('prune_reason', '')}")

@@ -12,6 +12,7 @@ from decimal import Decimal, InvalidOperation, localcontext
 
 from star_search.errors import SpecError, did_you_mean
 from star_search.space.schema import Categorical, Distribution, Fixed, FloatRange, IntRange
+from star_search.space.target_size import TARGET_KEYS, TOLERANCE_KEY
 from star_search.spec import FFN_KINDS, MAX_LAYERS, MAX_SIZE, MIXER_KINDS, is_finite_number
 
 # Global parameters a space may set, by the rule each value must pass.
@@ -21,8 +22,8 @@ POSITIVE_INT_PARAMS = ("d_model", "n_heads", "n_kv_heads", "head_dim", "ffn_dim"
 POSITIVE_FLOAT_PARAMS = ("ffn_ratio", "rope_theta", "norm_eps", "moe_expert_ratio")
 BOOL_PARAMS = ("tie_embeddings",)
 # A parameter-count target (`space.target_size`): constants under `fixed`, never sampled.
-TARGET_COUNT_PARAMS = ("target_params", "target_active_params")
-TARGET_PARAMS = (*TARGET_COUNT_PARAMS, "target_params_tolerance")
+TARGET_COUNT_PARAMS = TARGET_KEYS
+TARGET_PARAMS = (*TARGET_KEYS, TOLERANCE_KEY)
 MAX_TARGET_PARAMS = 10**13
 KNOWN_PARAMS = POSITIVE_INT_PARAMS + POSITIVE_FLOAT_PARAMS + BOOL_PARAMS + TARGET_PARAMS
 # Names of the values that are not global parameters: a slot's operators, a group's repeat count.
@@ -51,7 +52,7 @@ def value_problem(value: object, name: str) -> str | None:
     elif name in TARGET_COUNT_PARAMS:
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_TARGET_PARAMS:
             return f"a whole number of parameters between 1 and {MAX_TARGET_PARAMS:.0e} for '{name}'"
-    elif name == "target_params_tolerance":
+    elif name == TOLERANCE_KEY:
         if not is_finite_number(value) or not 0 < value < 0.5:  # type: ignore[operator]
             return "a fraction above 0 and below 0.5 for 'target_params_tolerance' (e.g. 0.03)"
     elif name in BOOL_PARAMS:
