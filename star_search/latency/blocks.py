@@ -79,9 +79,12 @@ def component_spec(width: WidthKey, component: str, stack_layers: int) -> ArchSp
     base = ArchSpec(d_model=width.d_model, layers=(LayerSpec("conv"),), n_heads=width.n_heads,
                     n_kv_heads=width.n_kv_heads, head_dim=width.head_dim, ffn_dim=width.f1,
                     vocab_size=width.vocab_size, conv_kernel=REFERENCE_CONV_KERNEL,
-                    ssm_state_dim=width.ssm_state_dim, ssm_expand=width.ssm_expand,
                     tie_embeddings=width.tie_embeddings, max_seq_len=width.max_seq_len,
                     name=f"latency-table {component}")
+    if component == "stack:ssm":
+        # Only the SSM stack holds SSM layers: every other program is the same model (one arch_id,
+        # one program, one measurement) whatever the width's SSM sizes.
+        base = replace(base, ssm_state_dim=width.ssm_state_dim, ssm_expand=width.ssm_expand)
     if component == "base":
         return base
     if component == "ffn2":

@@ -10,7 +10,7 @@ from collections.abc import Collection
 
 import optuna
 
-from star_search.errors import SpecError, StarSearchError
+from star_search.errors import SizeUnreachable, SpecError, StarSearchError
 from star_search.scaling import Target, target_spec
 from star_search.space.sample import sample_arch
 from star_search.space.schema import SearchSpace
@@ -20,7 +20,8 @@ from star_search.spec import ArchSpec
 def draw_archs(space: SearchSpace, n: int, seed: int, target: Target,
                exclude: Collection[str] = (), max_draws: int | None = None) -> list[ArchSpec]:
     """`n` distinct architectures (by arch_id, none in `exclude`) at the target size; fewer only
-    when the space holds fewer."""
+    when the space holds fewer. Draws that are invalid, or that a space's size target cannot reach,
+    are skipped as the search prunes them."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
     found: dict[str, ArchSpec] = {}
@@ -30,7 +31,7 @@ def draw_archs(space: SearchSpace, n: int, seed: int, target: Target,
         trial = study.ask()
         try:
             spec = target_spec(sample_arch(space, trial), target)
-        except SpecError:
+        except (SpecError, SizeUnreachable):
             study.tell(trial, state=optuna.trial.TrialState.FAIL)
             continue
         study.tell(trial, state=optuna.trial.TrialState.PRUNED)

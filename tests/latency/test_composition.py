@@ -70,6 +70,15 @@ def test_components_are_valid_specs_of_the_width():
         component_spec(WIDTH, "stack:mlp", 3)
 
 
+def test_only_the_ssm_stack_depends_on_the_ssm_sizes():
+    wider_state = WidthKey(**{**WIDTH.__dict__, "ssm_state_dim": 32, "ssm_expand": 2})
+    for name in ("base", "stack:conv", "stack:attention", "stack:linear_attention", "ffn2", "moe"):
+        assert component_spec(wider_state, name, 2).arch_id == component_spec(WIDTH, name, 2).arch_id
+    ssm = component_spec(wider_state, "stack:ssm", 2)
+    assert (ssm.ssm_state_dim, ssm.ssm_expand) == (32, 2)
+    assert ssm.arch_id != component_spec(WIDTH, "stack:ssm", 2).arch_id
+
+
 def test_relative_least_squares_recovers_a_line():
     raw = [1.0, 2.0, 5.0, 9.0]
     fit = fit_correction(raw, [0.5 + 1.5 * x for x in raw])
