@@ -30,6 +30,7 @@ from star_search.scoring.hypervolume import HypervolumeBox
 from star_search.scoring.objectives import OBJECTIVE_NAMES
 from star_search.scoring.pareto import non_dominated, trial_feasible
 from star_search.scoring.selection import choose_trial
+from star_search.search.cost import SearchCost, recorded_sessions
 from star_search.search.references import stored_references
 
 
@@ -137,7 +138,8 @@ def collect(study: optuna.Study, box: HypervolumeBox | None = None) -> ReportMod
         chosen_trial=chosen.number if chosen else None, metric_names=names,
         directions=tuple(d.name.lower() for d in study.directions),
         wall_seconds=wall_seconds(facts["attrs"], trials), busy_seconds=busy_seconds(trials),
-        space_info=facts["space_info"], proxy_config=facts["proxy_config"])
+        space_info=facts["space_info"], proxy_config=facts["proxy_config"],
+        cost=SearchCost.of(sessions) if (sessions := recorded_sessions(facts["attrs"])) else None)
     box = box or default_box(trials, names, maximize, facts["budgets"])
     by_number = {t.number: t for t in trials}
     shown = ([chosen] if chosen else []) + [m for m in front if not chosen or m.number != chosen.number]

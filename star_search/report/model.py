@@ -15,6 +15,7 @@ from star_search.report.latency_check import LatencyComparison
 from star_search.report.operator_times import OperatorBreakdown
 from star_search.report.progress import HypervolumeTrace
 from star_search.report.proxy_tasks import TaskHeatmap
+from star_search.search.cost import SearchCost
 
 
 @dataclass(frozen=True)
@@ -22,7 +23,8 @@ class RunSummary:
     """What ran, where, under which budgets, how the trials ended and how long it took.
 
     wall_seconds: from the study's start to its finish (or first trial start to last trial end
-    when those are not recorded); busy_seconds: the trials' own durations added up.
+    when those are not recorded); busy_seconds: the trials' own durations added up; cost: the
+    search sessions' measured cost added up (`search/cost.py`; None for studies without it).
     """
 
     study_name: str
@@ -42,6 +44,7 @@ class RunSummary:
     busy_seconds: float | None = None
     space_info: dict[str, Any] = field(default_factory=dict)
     proxy_config: dict[str, Any] = field(default_factory=dict)
+    cost: SearchCost | None = None
 
 
 @dataclass(frozen=True)

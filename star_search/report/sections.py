@@ -104,6 +104,8 @@ def summary_section(report: ReportModel, prefix: str = "") -> str:
              ("started", s.started_at), ("finished", s.finished_at),
              ("wall time", duration_text(s.wall_seconds)),
              ("time in trials (summed)", duration_text(s.busy_seconds))]
+    if s.cost is not None:
+        rows.append(("search cost (measured)", s.cost.text()))
     by_state = ", ".join(f"{state.lower()} {count}" for state, count in s.counts.items())
     rows.append(("trials by state", by_state))
     rows += [("complete and feasible", s.n_feasible), ("complete but infeasible", s.n_infeasible),

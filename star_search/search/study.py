@@ -21,6 +21,7 @@ from star_search.scoring import DIRECTIONS, OBJECTIVE_NAMES, budget_names
 from star_search.scoring.objectives import figures_line
 from star_search.scoring.pareto import trial_feasible
 from star_search.search.candidate import CandidateEvaluator, Predictor
+from star_search.search.cost import CostClock, SearchCost, SessionCost, record_session
 from star_search.search.front_hypervolume import HYPERVOLUME_ATTR
 from star_search.search.objective import SearchObjective
 from star_search.search.proxy_worker import InlineProxyRunner, ProxyWorker
@@ -46,6 +47,8 @@ class SearchOutcome:
     n_complete: int
     n_failed: int
     n_pruned: int
+    session_cost: SessionCost | None = None
+    total_cost: SearchCost | None = None
 
     @property
     def study_name(self) -> str:
@@ -207,6 +210,7 @@ def run_search(settings: SearchSettings, echo: Callable[[str], None] = print,
     on_workers = f" on {settings.workers} workers" if settings.workers > 1 else ""
     echo(f"study '{study.study_name}' in {redacted(settings.storage_url)}: {done} finished, "
          f"running {max(0, to_start)} more{on_workers}")
+    clock = CostClock(study, settings.resolved_cache_dir / "programs", settings.workers)
     workers = start_workers(settings, settings.workers - 1) if to_start > 1 else []
     try:
         optimize(study, settings, echo, progress)
@@ -215,8 +219,13 @@ def run_search(settings: SearchSettings, echo: Callable[[str], None] = print,
     for failure in failures:
         echo(failure)
     score_references(study, settings, echo, progress)
+    session = clock.stop(study)
+    total = record_session(study, session)
+    echo(f"cost of this session: {SearchCost.of([session]).text()}")
+    if total.sessions > 1:
+        echo(f"cost of the search so far: {total.text()}")
     study.set_user_attr("finished_at", dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
     trials = study.get_trials(deepcopy=False)
     counts = {state: sum(t.state == state for t in trials) for state in FINISHED}
     return SearchOutcome(study, settings.storage_url, settings.out_dir, counts[TrialState.COMPLETE],
-                         counts[TrialState.FAIL], counts[TrialState.PRUNED])
+                         counts[TrialState.FAIL], counts[TrialState.PRUNED], session, total)

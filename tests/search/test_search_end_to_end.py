@@ -42,6 +42,10 @@ def test_search_records_measured_trials_and_resumes(tiny_settings: SearchSetting
         assert trial.user_attrs["arch_id"] and trial.user_attrs["proxy"]["tasks"]
         assert len(trial.user_attrs["constraints"]) == len(trial.user_attrs["constraint_names"])
     assert any("trial 0" in line for line in lines)  # progress is shown per trial
+    cost = outcome.session_cost
+    assert cost is not None and cost.trials == 2 and cost.wall_s > 0 and cost.cpu_s > 0
+    assert cost.programs_lowered >= len({t.user_attrs["arch_id"] for t in complete})
+    assert any(line.startswith("cost of this session: ") for line in lines)
 
     # Same study name and storage: resume, keeping finished trials, adding one more.
     before = {t.number: t.values for t in complete}
@@ -51,6 +55,8 @@ def test_search_records_measured_trials_and_resumes(tiny_settings: SearchSetting
     assert again.n_complete >= outcome.n_complete
     for number, values in before.items():
         assert study.trials[number].values == values
+    assert again.total_cost is not None
+    assert (again.total_cost.sessions, again.total_cost.trials) == (2, 3)
 
 
 def test_failing_candidate_becomes_failed_trial_and_search_goes_on(tiny_settings: SearchSettings) -> None:
