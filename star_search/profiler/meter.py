@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from star_search.host_lock import HostLock, working
 from star_search.lower import CachedProgram, ProgramCache
 from star_search.profiler.backend import Backend
 from star_search.profiler.backends import backend_for_profile
@@ -63,8 +65,13 @@ class Meter:
     `protocol` is the default protocol of `measure`."""
 
     def __init__(self, programs: ProgramCache, measurements: MeasurementCache, backend: Backend,
-                 shapes: ProgramShapes, quantize: str | None, protocol: MeasurementProtocol):
+                 shapes: ProgramShapes, quantize: str | None, protocol: MeasurementProtocol,
+                 host_lock: HostLock | None = None, times_here: bool = False):
+        """host_lock: shared with the other processes of the run (`host_lock.py`): lowering holds
+        it shared and, when `times_here` (the backend times on this machine), timing alone."""
         self.programs = programs
+        self.host_lock = host_lock
+        self.times_here = times_here
         self.measurements = measurements
         self.backend = backend
         self.shapes = shapes
@@ -79,7 +86,8 @@ class Meter:
         cache_dir = Path(cache_dir)
         return cls(programs or ProgramCache(cache_dir / "programs"),
                    MeasurementCache(cache_dir / "measurements"), backend or backend_for_profile(profile),
-                   profile.shapes.program, profile.shapes.quantize, profile.protocol)
+                   profile.shapes.program, profile.shapes.quantize, profile.protocol,
+                   host_lock=HostLock(cache_dir), times_here=profile.backend == "local")
 
     @property
     def device_id(self) -> str:
@@ -87,7 +95,8 @@ class Meter:
 
     def program(self, spec: ArchSpec) -> CachedProgram:
         """The lowered program of `spec` (from the cache, or lowered now)."""
-        return self.programs.get_or_lower(spec, self.shapes, self.quantize)
+        with working(self.host_lock):
+            return self.programs.get_or_lower(spec, self.shapes, self.quantize)
 
     def cached(self, program: CachedProgram,
                protocol: MeasurementProtocol | None = None) -> Measurement | None:
@@ -110,7 +119,9 @@ class Meter:
         if measurement is None:
             if before_timing is not None:
                 before_timing()
-            measurement = self.backend.measure(program.path, protocol)
+            alone = self.host_lock.timing() if self.host_lock and self.times_here else nullcontext()
+            with alone:
+                measurement = self.backend.measure(program.path, protocol)
             measurement = replace(measurement, delegated_fraction=program.delegated_fraction)
             if not fresh:
                 self.measurements.put(self.device_id, protocol, measurement)

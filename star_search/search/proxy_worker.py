@@ -12,27 +12,31 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
+from star_search.host_lock import HostLock, working
 from star_search.logs import configure_from_environment
 from star_search.proxies.suite import ProxyConfig, run_suite
 from star_search.spec import ArchSpec
 
 
-def _run(spec_json: str, config: ProxyConfig) -> dict[str, Any]:
-    return run_suite(ArchSpec.from_json(spec_json), config).to_dict()
+def _run(spec_json: str, config: ProxyConfig, host_lock: HostLock | None) -> dict[str, Any]:
+    with working(host_lock):
+        return run_suite(ArchSpec.from_json(spec_json), config).to_dict()
 
 
 class ProxyWorker:
-    """Runs `run_suite` in one spawned child process that lives as long as this object."""
+    """Runs `run_suite` in one spawned child process that lives as long as this object; with a
+    `host_lock`, training holds it shared, so no measurement of the run overlaps it."""
 
-    def __init__(self) -> None:
+    def __init__(self, host_lock: HostLock | None = None) -> None:
         self._pool: ProcessPoolExecutor | None = None
+        self.host_lock = host_lock
 
     def submit(self, spec: ArchSpec, config: ProxyConfig) -> Future[dict[str, Any]]:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
                                              initializer=configure_from_environment)
         try:
-            return self._pool.submit(_run, spec.to_json(), config)
+            return self._pool.submit(_run, spec.to_json(), config, self.host_lock)
         except BrokenProcessPool:
             self.close()
             return self.submit(spec, config)
@@ -52,10 +56,14 @@ class ProxyWorker:
 class InlineProxyRunner:
     """Same interface, runs in this process (for debugging and for machines with one core)."""
 
+    def __init__(self, host_lock: HostLock | None = None) -> None:
+        self.host_lock = host_lock
+
     def submit(self, spec: ArchSpec, config: ProxyConfig) -> Future[dict[str, Any]]:
         future: Future[dict[str, Any]] = Future()
         try:
-            future.set_result(run_suite(spec, config).to_dict())
+            with working(self.host_lock):
+                future.set_result(run_suite(spec, config).to_dict())
         except Exception as err:  # handed to the caller through the future, like the worker does
             future.set_exception(err)
         return future

@@ -14,6 +14,7 @@ from optuna.exceptions import ExperimentalWarning
 from optuna.trial import FrozenTrial, TrialState
 
 from star_search.errors import SpecError
+from star_search.host_lock import HostLock
 from star_search.json_cache import JsonCache
 from star_search.profiler.meter import Meter
 from star_search.progress import SILENT, Progress, ProgressTask
@@ -153,7 +154,8 @@ def latency_predictor(settings: SearchSettings, meter: Meter,
 def optimize(study: optuna.Study, settings: SearchSettings, echo: Callable[[str], None],
              progress: Progress = SILENT) -> None:
     """This process's share of the search: trials until the study (all workers) has enough."""
-    runner = ProxyWorker() if settings.parallel_proxies else InlineProxyRunner()
+    lock = HostLock(settings.resolved_cache_dir)  # the run's measurements never overlap its training
+    runner = ProxyWorker(lock) if settings.parallel_proxies else InlineProxyRunner(lock)
     evaluator = build_evaluator(settings, settings.resolved_pipeline, runner, echo, progress)
     objective = SearchObjective(settings.space, evaluator, settings.twin_wait_s)
     try:
@@ -185,7 +187,7 @@ def score_references(study: optuna.Study, settings: SearchSettings, echo: Callab
     """Score `settings.references` in the study's terms (`search/references.py`)."""
     if not settings.references:
         return
-    runner = InlineProxyRunner()
+    runner = InlineProxyRunner(HostLock(settings.resolved_cache_dir))
     evaluator = build_evaluator(settings, reference_pipeline(settings.resolved_pipeline), runner, echo,
                                 progress)
     try:
