@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from star_search.atomic import atomic_write, remove_stale_temps
+from star_search.child_process import start_child
 from star_search.errors import LoweringError
 from star_search.lower.coverage import DelegationCoverage
 from star_search.lower.export import lower_arch_with_report
@@ -174,7 +175,7 @@ class ProgramCache:
         """Lower and store the entry in a fresh spawned process; its memory goes when it exits."""
         from multiprocessing import get_context
 
-        with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
+        with ProcessPoolExecutor(1, mp_context=get_context("spawn"), initializer=start_child) as pool:
             future = pool.submit(_lower_into, str(self.directory), spec, shapes, quantize)
             try:
                 program = future.result()

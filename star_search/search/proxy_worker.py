@@ -12,8 +12,8 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
+from star_search.child_process import start_child
 from star_search.host_lock import HostLock, working
-from star_search.logs import configure_from_environment
 from star_search.proxies.suite import ProxyConfig, run_suite
 from star_search.spec import ArchSpec
 
@@ -34,7 +34,7 @@ class ProxyWorker:
     def submit(self, spec: ArchSpec, config: ProxyConfig) -> Future[dict[str, Any]]:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                                             initializer=configure_from_environment)
+                                             initializer=start_child)
         try:
             return self._pool.submit(_run, spec.to_json(), config, self.host_lock)
         except BrokenProcessPool:

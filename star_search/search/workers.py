@@ -21,9 +21,10 @@ def _work(settings: SearchSettings, index: int) -> None:
     import optuna
 
     from star_search import logs
+    from star_search.child_process import start_child
     from star_search.search.study import open_study, optimize
 
-    logs.configure_from_environment()
+    start_child()  # a search killed from outside takes its workers with it
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     optimize(open_study(settings, worker=index), settings, lambda line: logs.echo(f"[worker {index}] {line}"))
 

@@ -147,6 +147,7 @@ def test_predict_stage_needs_a_predictor(tmp_path: Path, quick_profile) -> None:
 
 class CountingRunner(InlineProxyRunner):
     def __init__(self) -> None:
+        super().__init__()
         self.trained: list[str] = []
 
     def submit(self, spec: ArchSpec, config):
