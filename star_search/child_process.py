@@ -22,16 +22,25 @@ from star_search.logs import configure_from_environment
 PR_SET_PDEATHSIG = 1
 
 
-def die_with_parent() -> bool:
-    """Have the kernel end this process when its parent ends; False where that is not available."""
+def die_with_parent(parent_pid: int | None = None, signal_number: int = signal.SIGTERM,
+                    orphan_exit: int = 1) -> bool:
+    """Have the kernel send `signal_number` to this process when the thread that started it
+    exits; False where that is not available. A parent that died before the request sends no
+    signal, so a process that finds itself orphaned (its parent is no longer `parent_pid`, by
+    default the multiprocessing parent) exits at once with `orphan_exit`."""
     if not sys.platform.startswith("linux"):
         return False
-    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
-    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, signal_number, 0, 0, 0) != 0:
+            return False
+    except (OSError, AttributeError):
         return False
-    parent = multiprocessing.parent_process()
-    if parent is not None and parent.pid != os.getppid():  # it died before the request was made
-        os._exit(1)
+    if parent_pid is None:
+        parent = multiprocessing.parent_process()
+        parent_pid = parent.pid if parent is not None else None
+    if parent_pid is not None and parent_pid != os.getppid():
+        os._exit(orphan_exit)
     return True
 
 

@@ -22,11 +22,13 @@ import gc
 import json
 import os
 import resource
+import signal
 import sys
 import time
 import traceback
 from typing import Any
 
+from star_search.child_process import die_with_parent
 from star_search.profiler.measurement import coefficient_of_variation, decode_repeat_cv
 from star_search.profiler.protocol import RESULT_MARKER, MeasurementProtocol, repeats_done
 
@@ -50,22 +52,6 @@ def _peak_rss_bytes() -> int:
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) * 1024  # reported in kB
     raise RunnerError("/proc/self/status has no VmHWM line")
-
-
-def _die_with_parent(parent_pid: int | None) -> None:
-    """PR_SET_PDEATHSIG: SIGKILL this process when the thread that started it exits.
-
-    A parent that died before the call sends no signal, hence the check of the parent's pid.
-    """
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, 9, 0, 0, 0)  # PR_SET_PDEATHSIG = 1, SIGKILL = 9
-    except (OSError, AttributeError):
-        return  # not Linux: the parent's timeout still bounds the run
-    if parent_pid is not None and os.getppid() != parent_pid:
-        os._exit(3)  # orphaned while starting: nobody is waiting for the result
 
 
 def _ru_maxrss_bytes() -> int:
@@ -224,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parent-pid", type=int, help="exit at once if no longer this process's child")
     args = parser.parse_args(argv)
     try:
-        _die_with_parent(args.parent_pid)
+        die_with_parent(args.parent_pid, signal.SIGKILL, orphan_exit=3)  # nobody waits for an orphan
         os.sched_setaffinity(0, {int(core) for core in args.cores.split(",")})
         protocol = MeasurementProtocol(
             threads=args.threads, warmup=args.warmup, repeats=args.repeats,
