@@ -183,6 +183,8 @@ class LatencyValidateCommand(LatencyBuildCommand):
     n: int = 20  # held-out architectures measured whole
     seed: int = 2000  # of the held-out draws (the calibration draws use the profile's latency.seed)
     noise_check: bool = True  # measure each held-out model again in a fresh process (the noise floor)
+    # Architectures validated beside the drawn ones: preset names or arch.json paths, e.g. [lfm2-350m].
+    extra: list[str] = field(default_factory=list)
 
 
 COMMANDS = {"presets": PresetsCommand, "search": SearchCommand, "export": ExportCommand,

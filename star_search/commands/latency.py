@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
+from star_search.commands.architectures import resolve_arch
 from star_search.latency.blocks import WidthKey
 from star_search.latency.composition import METRICS, block_costs
 from star_search.latency.predictor import LatencyPredictor
@@ -65,6 +67,8 @@ def run_build(device: str, space: str, cache_dir: str) -> str:
     return table_summary(predictor) + f"\nready in {seconds:.0f} s\n" + json.dumps(summary, sort_keys=True)
 
 
-def run_validate(device: str, space: str, cache_dir: str, n: int, seed: int, noise_check: bool) -> str:
+def run_validate(device: str, space: str, cache_dir: str, n: int, seed: int, noise_check: bool,
+                 extra: Sequence[str] = ()) -> str:
+    archs = [resolve_arch(name, "extra") for name in extra]  # bad names fail before anything is timed
     predictor, search_space = _predictor(device, space, cache_dir)
-    return validate(predictor, search_space, n, seed, noise_check=noise_check).report()
+    return validate(predictor, search_space, n, seed, noise_check=noise_check, extra=archs).report()

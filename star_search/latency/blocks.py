@@ -1,7 +1,7 @@
 """Which programs a latency table times, and what each one isolates.
 
 A table is built per *width*: the global sizes a candidate's blocks are measured at
-(`WidthKey`: d_model, heads, vocabulary, SSM sizes, sequence capacity). At one width it times a
+(`WidthKey`: d_model, heads, vocabulary, SSM sizes). At one width it times a
 few small whole programs ("stacks") whose differences isolate each operator family:
 
     base            [conv]                                       ffn_dim = f1
@@ -27,6 +27,10 @@ MOE_REFERENCE_TOP_K = 2
 FFN_RATIO_LOW = 2  # f1 = 2 x d_model
 FFN_RATIO_HIGH = 4  # f2 = 4 x d_model
 REFERENCE_CONV_KERNEL = 3
+# An architecture's sequence capacity does not change its programs (they are lowered for the
+# profile's prompt and decode lengths), so it is not part of a width: table programs declare one
+# large enough for any profile's shapes.
+TABLE_MAX_SEQ_LEN = 1 << 17
 
 
 @dataclass(frozen=True)
@@ -41,12 +45,11 @@ class WidthKey:
     tie_embeddings: bool
     ssm_state_dim: int
     ssm_expand: int
-    max_seq_len: int
 
     @classmethod
     def of(cls, spec: ArchSpec) -> WidthKey:
         return cls(spec.d_model, spec.n_heads, spec.n_kv_heads, spec.head_dim, spec.vocab_size,
-                   spec.tie_embeddings, spec.ssm_state_dim, spec.ssm_expand, spec.max_seq_len)
+                   spec.tie_embeddings, spec.ssm_state_dim, spec.ssm_expand)
 
     def text(self) -> str:
         """Stable text form (a key in the table file)."""
@@ -79,7 +82,7 @@ def component_spec(width: WidthKey, component: str, stack_layers: int) -> ArchSp
     base = ArchSpec(d_model=width.d_model, layers=(LayerSpec("conv"),), n_heads=width.n_heads,
                     n_kv_heads=width.n_kv_heads, head_dim=width.head_dim, ffn_dim=width.f1,
                     vocab_size=width.vocab_size, conv_kernel=REFERENCE_CONV_KERNEL,
-                    tie_embeddings=width.tie_embeddings, max_seq_len=width.max_seq_len,
+                    tie_embeddings=width.tie_embeddings, max_seq_len=TABLE_MAX_SEQ_LEN,
                     name=f"latency-table {component}")
     if component == "stack:ssm":
         # Only the SSM stack holds SSM layers: every other program is the same model (one arch_id,

@@ -27,7 +27,7 @@ from star_search import sizing
 from star_search.latency.blocks import WidthKey, component_names, component_spec
 from star_search.latency.calibration import LinearCorrection, fit_correction
 from star_search.latency.composition import METRICS, block_costs, compose
-from star_search.latency.sampling import draw_archs
+from star_search.latency.sampling import draw_archs, spread
 from star_search.latency.table import LatencyTable
 from star_search.lower.cache import LOWERING_RECIPE_VERSION, toolchain_versions
 from star_search.profiler.device_profile import DeviceProfile
@@ -39,13 +39,31 @@ from star_search.spec import ArchSpec
 
 # Random draws used to find every width and operator family a space can produce.
 SPACE_SURVEY_DRAWS = 256
+# Calibration models are chosen from this many times as many random draws (`sampling.spread`).
+CALIBRATION_POOL_FACTOR = 8
+
+
+def _in_rounds(protocol: MeasurementProtocol, repeats: int, rounds: int) -> MeasurementProtocol:
+    """`protocol` with at least `repeats` sequences per round and `rounds` rounds. With several
+    rounds, each round times exactly that many sequences: the rounds, taken in turn with the other
+    programs, average out the machine's changes of speed, which a longer run of one program
+    (repeating until its own CV is low) cannot."""
+    repeats = max(protocol.repeats, repeats)
+    rounds = max(protocol.rounds, rounds)
+    max_repeats = repeats if rounds > 1 else max(protocol.max_repeats, repeats)
+    return replace(protocol, repeats=repeats, max_repeats=max_repeats, rounds=rounds)
 
 
 def table_protocol(profile: DeviceProfile) -> MeasurementProtocol:
-    """The profile's protocol with at least `latency.min_repeats` timed sequences."""
-    protocol = profile.protocol
-    repeats = max(protocol.repeats, profile.latency.min_repeats)
-    return replace(protocol, repeats=repeats, max_repeats=max(protocol.max_repeats, repeats))
+    """How table programs are timed: at least `latency.min_repeats` sequences per round, at least
+    `latency.rounds` rounds."""
+    return _in_rounds(profile.protocol, profile.latency.min_repeats, profile.latency.rounds)
+
+
+def calibration_protocol(profile: DeviceProfile) -> MeasurementProtocol:
+    """How calibration and validation models are timed: the profile's protocol in at least
+    `latency.rounds` rounds, measured together like the table's programs."""
+    return _in_rounds(profile.protocol, profile.protocol.repeats, profile.latency.rounds)
 
 
 def table_settings(profile: DeviceProfile, device_id: str) -> dict[str, Any]:
@@ -58,7 +76,7 @@ def table_settings(profile: DeviceProfile, device_id: str) -> dict[str, Any]:
 
 def space_calibration_key(space: SearchSpace, n: int, seed: int) -> str:
     digest = hashlib.sha256(json.dumps(space.describe(), sort_keys=True, default=str).encode())
-    return f"{space.name}-{digest.hexdigest()[:8]}-n{n}-seed{seed}"
+    return f"{space.name}-{digest.hexdigest()[:8]}-n{n}-seed{seed}-spread"
 
 
 def _fit(archs: Sequence[dict[str, Any]]) -> dict[str, LinearCorrection]:
@@ -79,6 +97,7 @@ class LatencyPredictor:
         self.echo = echo
         self.protocol = table_protocol(profile)
         self.whole_protocol = profile.protocol
+        self.calibration_protocol = calibration_protocol(profile)
 
     @classmethod
     def open(cls, profile: DeviceProfile, table_dir: Path, meter: Meter,
@@ -112,24 +131,24 @@ class LatencyPredictor:
             needed.setdefault(WidthKey.of(spec), set()).update(component_names(spec))
         if all(name in self.table.components(width) for width, names in needed.items() for name in names):
             return 0
-        timed = 0
         with self.table.locked(), self.progress.task("latency table", None, "programs") as task:
             missing = [(width, name) for width, names in needed.items()
                        for name in sorted(names - set(self.table.components(width)))]
-            task.update(total=len(missing))
-            for width, name in missing:
-                spec = component_spec(width, name, self.profile.latency.stack_layers)
-                task.update(note=f"lowering and measuring {name} at d_model {width.d_model}")
-                whole = self.meter.measure(spec, self.protocol)
+            layers = self.profile.latency.stack_layers
+            specs = [component_spec(width, name, layers) for width, name in missing]
+            task.update(total=len(missing), note=f"lowering {len(missing)} programs, then measuring "
+                                                 f"them together in {self.protocol.rounds} rounds")
+            readings = self.meter.measure_together(specs, self.protocol,
+                                                   note=lambda text: task.update(note=text))
+            for (width, name), spec, whole in zip(missing, specs, readings, strict=True):
                 self.table.put_component(width, name, whole.figures())
-                self.table.save()
-                timed += 1
                 task.advance()
                 m = whole.measurement
                 self.echo(f"latency table: {name} at d_model={width.d_model} ({spec.n_layers} layers): "
                           f"decode p50 {m.decode_p50_ms:.3f} ms, TTFT {m.ttft_ms:.2f} ms "
-                          f"({whole.seconds:.0f} s)")
-        return timed
+                          f"({m.repeats} sequences, {whole.seconds:.0f} s)")
+            self.table.save()
+        return len(missing)
 
     def costs(self, spec: ArchSpec) -> dict[str, dict[str, float]]:
         """Per-block costs at the spec's width, per metric (timing missing rows first)."""
@@ -155,8 +174,10 @@ class LatencyPredictor:
         self.ensure(specs)
         archs = []
         with self.progress.task("latency calibration", len(specs), "models") as task:
-            for spec in specs:
-                whole = self.meter.measure(spec, self.whole_protocol)
+            task.update(note=f"lowering {len(specs)} models, then measuring them together")
+            readings = self.meter.measure_together(specs, self.calibration_protocol,
+                                                   note=lambda text: task.update(note=text))
+            for spec, whole in zip(specs, readings, strict=True):
                 task.advance()
                 measured = whole.figures()
                 archs.append({"arch_id": spec.arch_id, "pattern": spec.pattern(), "d_model": spec.d_model,
@@ -180,8 +201,11 @@ class LatencyPredictor:
                             max_draws=SPACE_SURVEY_DRAWS)
         timed = self.ensure(survey)
         if key not in self.table.calibrations:
-            calibration = draw_archs(space, settings.calibration_archs, settings.seed, self.profile.target)
-            self.calibrate(key, calibration)
+            pool = draw_archs(space, settings.calibration_archs * CALIBRATION_POOL_FACTOR, settings.seed,
+                              self.profile.target)
+            self.ensure(pool)
+            chosen = spread(pool, lambda spec: self.raw(spec)["ttft_ms"], settings.calibration_archs)
+            self.calibrate(key, chosen)
         self.calibration = key
         if timed:
             self.echo(f"latency table {self.table.path} built in {time.perf_counter() - start:.0f} s")

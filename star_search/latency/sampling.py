@@ -6,7 +6,8 @@ search samples with, so calibration and validation models are distributed like c
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Sequence
+from typing import TypeVar
 
 import optuna
 
@@ -15,6 +16,8 @@ from star_search.scaling import Target, target_spec
 from star_search.space.sample import sample_arch
 from star_search.space.schema import SearchSpace
 from star_search.spec import ArchSpec
+
+T = TypeVar("T")
 
 
 def draw_archs(space: SearchSpace, n: int, seed: int, target: Target,
@@ -40,3 +43,15 @@ def draw_archs(space: SearchSpace, n: int, seed: int, target: Target,
     if not found and n > 0:
         raise StarSearchError(f"could not draw any valid architecture from space '{space.name}'")
     return list(found.values())
+
+
+def spread(items: Sequence[T], key: Callable[[T], float], n: int) -> list[T]:
+    """`n` of `items` at evenly spaced ranks of `key`, both ends included: calibration points that
+    span the range a line is fitted over, rather than `n` random ones that may bunch together (a
+    random draw from a space where most models hold MoE layers is nearly always MoE-heavy)."""
+    ranked = sorted(items, key=key)
+    if n >= len(ranked):
+        return ranked
+    if n == 1:
+        return [ranked[len(ranked) // 2]]
+    return [ranked[round(j * (len(ranked) - 1) / (n - 1))] for j in range(n)]

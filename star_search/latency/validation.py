@@ -4,7 +4,9 @@ Held-out models are drawn from the space with their own seed and never include a
 model. Per metric: the share of predictions within ±10% of the measurement, the mean absolute
 percentage error (MAPE), and the worst cases. Errors are (predicted − measured) / measured.
 
-With `noise_check`, each held-out program is measured once more in a fresh process: how often two
+Held-out models are measured together, round by round, under the calibration's protocol (the
+profile's with at least `latency.rounds` rounds), as the calibration models were. With
+`noise_check`, all of them are measured once more, together, in fresh processes: how often two
 measurements of the *same* program agree within ±10% is the noise floor no predictor can beat.
 """
 
@@ -13,7 +15,7 @@ from __future__ import annotations
 import json
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,31 +116,33 @@ class ValidationResult:
 
 
 def validate(predictor: LatencyPredictor, space: SearchSpace, n: int, seed: int,
-             echo: Callable[[str], None] = print, noise_check: bool = False) -> ValidationResult:
-    """Predict and measure `n` held-out models drawn from `space` (calibration models excluded)."""
+             echo: Callable[[str], None] = print, noise_check: bool = False,
+             extra: Sequence[ArchSpec] = ()) -> ValidationResult:
+    """Predict and measure `n` held-out models drawn from `space` (calibration models excluded),
+    plus any `extra` architectures (e.g. a published one). They are measured together, as the
+    calibration models were (`Meter.measure_together`), and with `noise_check` all of them once
+    more, together, without the cache."""
     start = time.perf_counter()
     calibration = predictor.table.calibrations.get(predictor.calibration or "", {})
     exclude = {arch["arch_id"] for arch in calibration.get("archs", [])}
-    cases = []
-    with predictor.progress.task("latency validation", n, "held-out models") as task:
-        for spec in draw_archs(space, n, seed, predictor.profile.target, exclude=exclude):
-            cases.append(_validate_one(predictor, spec, noise_check))
+    specs = [*draw_archs(space, n, seed, predictor.profile.target, exclude=exclude),
+             *(spec for spec in extra if spec.arch_id not in exclude)]
+    with predictor.progress.task("latency validation", len(specs), "held-out models") as task:
+        predictions = [predictor.predict(spec) for spec in specs]
+        protocol = predictor.calibration_protocol
+        say = lambda text: task.update(note=text)  # noqa: E731
+        measured = predictor.meter.measure_together(specs, protocol, note=say)
+        again = (predictor.meter.measure_together(specs, protocol, fresh=True, note=say)
+                 if noise_check else None)
+        cases = []
+        for i, spec in enumerate(specs):
+            remeasured = None if again is None else {m: float(again[i].figures()[m]) for m in VALIDATED}
+            cases.append(Case(spec.arch_id, spec.pattern(), spec.d_model,
+                              {m: float(predictions[i][m]) for m in VALIDATED},
+                              {m: float(measured[i].figures()[m]) for m in VALIDATED}, remeasured))
             task.advance()
-            case = cases[-1]
-            echo(f"held-out {len(cases)}/{n} {case.pattern:<10} d_model {case.d_model}: " + ", ".join(
-                f"{label} {case.error(m):+.1%}" for m, label in VALIDATED.items()))
+            errors = ", ".join(f"{label} {cases[-1].error(m):+.1%}" for m, label in VALIDATED.items())
+            echo(f"held-out {len(cases)}/{len(specs)} {cases[-1].pattern:<10} d_model {spec.d_model}: "
+                 f"{errors}")
     return ValidationResult(predictor.meter.backend.device_id, predictor.version, predictor.calibration,
                             space.name, cases, time.perf_counter() - start)
-
-
-def _validate_one(predictor: LatencyPredictor, spec: ArchSpec, noise_check: bool) -> Case:
-    """Predict and measure one held-out model (and re-measure it fresh with `noise_check`)."""
-    prediction = predictor.predict(spec)
-    whole = predictor.meter.measure(spec, predictor.whole_protocol)
-    measured = whole.figures()
-    remeasured = None
-    if noise_check:
-        again = predictor.meter.measure(spec, predictor.whole_protocol, fresh=True).figures()
-        remeasured = {m: float(again[m]) for m in VALIDATED}
-    return Case(spec.arch_id, spec.pattern(), spec.d_model, {m: float(prediction[m]) for m in VALIDATED},
-                {m: float(measured[m]) for m in VALIDATED}, remeasured)

@@ -85,17 +85,21 @@ class LatencyTableSettings:
     stack_layers: layers of one kind added to a 1-layer base program to time that kind (more
         layers: a larger, less noisy difference, longer lowering).
     calibration_archs: whole models measured to fit the table's composition correction.
-    min_repeats: timed sequences at least for table programs (raises protocol.repeats).
+    min_repeats: timed sequences at least for table programs, per round (raises protocol.repeats).
+    rounds: rounds the table programs of a build, and the calibration models, are measured in,
+        taken in turn (raises protocol.rounds): on a shared machine whose speed changes from
+        minute to minute, programs timed minutes apart do not add up (see `protocol.py`).
     seed: seed of the calibration architectures drawn from the space.
     """
 
     stack_layers: int = 4
     calibration_archs: int = 6
     min_repeats: int = 5
+    rounds: int = 3
     seed: int = 1000
 
     def __post_init__(self) -> None:
-        for name in ("stack_layers", "min_repeats"):
+        for name in ("stack_layers", "min_repeats", "rounds"):
             check_size(getattr(self, name), f"latency.{name}")
         check_size(self.calibration_archs, "latency.calibration_archs", minimum=0)
         if self.stack_layers + 1 > MAX_LAYERS:

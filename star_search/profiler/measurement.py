@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 from star_search.errors import SpecError
@@ -61,9 +61,10 @@ class Measurement:
         runtime itself); baseline_rss_bytes: that process's peak RSS before the program was loaded
         (0 when unknown), so peak - baseline approximates what the program added.
     repeats: timed sequences actually run (the protocol's minimum was raised while the run was
-        noisy); max_repeats, cv_target: the protocol's bounds; stop_reason: "cv_target" or
-        "max_repeats". ttft_cv / decode_repeat_cv: coefficient of variation of the TTFT samples
-        and of the per-sequence decode medians (what the stopping rule looks at).
+        noisy); max_repeats, cv_target: the protocol's bounds; stop_reason: "cv_target",
+        "max_repeats", or "rounds" (several rounds pooled, `pooled`). ttft_cv /
+        decode_repeat_cv: coefficient of variation of the TTFT samples and of the per-sequence
+        decode medians (what the stopping rule looks at).
     operator_times: per-operator times from ETDump when the protocol asked for them, one dict
         per (method, operator): method, operator, delegated, calls (per method call),
         ms (per method call, summed over those calls).
@@ -156,3 +157,27 @@ class Measurement:
             return cls(**data)
         except TypeError as err:
             raise SpecError("measurement", sorted(data), f"all Measurement fields ({err})") from err
+
+
+def pooled(rounds: Sequence[Measurement]) -> Measurement:
+    """One measurement from several rounds of the same program (protocol `rounds`): the samples
+    pooled in order, peak RSS the highest round's, baseline RSS the lowest's. stop_reason is
+    "rounds" when there was more than one."""
+    if not rounds:
+        raise ValueError("no rounds to pool")
+    first = rounds[0]
+    if len(rounds) == 1:
+        return first
+    if len({m.program_sha256 for m in rounds}) != 1:
+        raise ValueError("rounds of different programs cannot be pooled")
+    measurement = Measurement.from_samples(
+        backend=first.backend, device_id=first.device_id, program_sha256=first.program_sha256,
+        threads=first.threads, prompt_len=first.prompt_len, decode_steps=first.decode_steps,
+        warmup=first.warmup, repeats=sum(m.repeats for m in rounds),
+        ttft_samples_ms=[v for m in rounds for v in m.ttft_samples_ms],
+        decode_samples_ms=[v for m in rounds for v in m.decode_samples_ms],
+        peak_rss_bytes=max(m.peak_rss_bytes for m in rounds),
+        baseline_rss_bytes=min(m.baseline_rss_bytes for m in rounds),
+        max_repeats=first.max_repeats, cv_target=first.cv_target, stop_reason="rounds",
+        operator_times=next((m.operator_times for m in rounds if m.operator_times), ()))
+    return replace(measurement, agent_url=first.agent_url)

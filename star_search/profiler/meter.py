@@ -14,7 +14,7 @@ which the runner child imports.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -25,7 +25,7 @@ from star_search.lower import CachedProgram, ProgramCache
 from star_search.profiler.backend import Backend
 from star_search.profiler.backends import backend_for_profile
 from star_search.profiler.device_profile import DeviceProfile
-from star_search.profiler.measurement import Measurement
+from star_search.profiler.measurement import Measurement, pooled
 from star_search.profiler.measurement_cache import MeasurementCache
 from star_search.profiler.protocol import MeasurementProtocol
 from star_search.shapes import ProgramShapes
@@ -35,7 +35,8 @@ from star_search.spec import ArchSpec
 @dataclass(frozen=True)
 class Reading:
     """A measured program: its figures plus where they came from and what they cost.
-    measurement_cached: served from the measurement cache; seconds: wall time of the call."""
+    measurement_cached: served from the measurement cache; seconds: wall time spent on this
+    program (lowering and timing)."""
 
     measurement: Measurement
     program: CachedProgram
@@ -111,18 +112,47 @@ class Meter:
         one program disagree is the noise floor). before_timing: called (no arguments) after
         lowering and before timing, e.g. to wait for work that must not run beside a measurement.
         """
-        start = time.perf_counter()
+        return self.measure_together([spec], protocol, fresh, before_timing)[0]
+
+    def measure_together(self, specs: Sequence[ArchSpec], protocol: MeasurementProtocol | None = None,
+                         fresh: bool = False, before_timing: Callable[[], None] | None = None,
+                         note: Callable[[str], None] | None = None) -> list[Reading]:
+        """`measure` for several specs whose figures will be compared or combined: all are lowered
+        first, then those not cached are timed round by round, each round visiting every program
+        in turn (`protocol.rounds`, see `protocol.py`), so a change of the machine's speed
+        meanwhile is shared out among them. Specs with the same program are timed once. Readings
+        come back in the order of `specs`; `note` is told what is being done (for progress)."""
         protocol = protocol or self.protocol
-        program = self.program(spec)
-        measurement = None if fresh else self.cached(program, protocol)
-        cached = measurement is not None
-        if measurement is None:
-            if before_timing is not None:
-                before_timing()
-            alone = self.host_lock.timing() if self.host_lock and self.times_here else nullcontext()
-            with alone:
-                measurement = self.backend.measure(program.path, protocol)
-            measurement = replace(measurement, delegated_fraction=program.delegated_fraction)
+        tell = note or (lambda text: None)
+        seconds: dict[str, float] = {}  # each program's own share of the wall time
+        programs = []
+        for i, spec in enumerate(specs):
+            tell(f"lowering {i + 1}/{len(specs)}: {spec.pattern()} at d_model {spec.d_model}")
+            start = time.perf_counter()
+            programs.append(self.program(spec))
+            seconds[programs[-1].sha256] = seconds.get(programs[-1].sha256, 0.0) + time.perf_counter() - start
+        distinct = {program.sha256: program for program in programs}
+        found = {sha: None if fresh else self.cached(program, protocol) for sha, program in distinct.items()}
+        todo = [sha for sha, measurement in found.items() if measurement is None]
+        if todo and before_timing is not None:
+            before_timing()
+        rounds: dict[str, list[Measurement]] = {sha: [] for sha in todo}
+        for number in range(protocol.rounds if todo else 0):
+            for position, sha in enumerate(todo):
+                tell(f"measuring round {number + 1}/{protocol.rounds}, program {position + 1}/{len(todo)}")
+                start = time.perf_counter()
+                rounds[sha].append(self._time(distinct[sha], protocol.one_round()))
+                seconds[sha] += time.perf_counter() - start
+        measured = dict(found)
+        for sha in todo:
+            measured[sha] = replace(pooled(rounds[sha]), delegated_fraction=distinct[sha].delegated_fraction)
             if not fresh:
-                self.measurements.put(self.device_id, protocol, measurement)
-        return Reading(measurement, program, spec.arch_id, cached, time.perf_counter() - start)
+                self.measurements.put(self.device_id, protocol, measured[sha])
+        return [Reading(measured[program.sha256], program, spec.arch_id, found[program.sha256] is not None,
+                        seconds[program.sha256]) for spec, program in zip(specs, programs, strict=True)]
+
+    def _time(self, program: CachedProgram, protocol: MeasurementProtocol) -> Measurement:
+        """One round of `program` on the backend (alone on this machine when it times here)."""
+        alone = self.host_lock.timing() if self.host_lock and self.times_here else nullcontext()
+        with alone:
+            return self.backend.measure(program.path, protocol)

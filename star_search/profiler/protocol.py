@@ -4,6 +4,12 @@ A measurement is `warmup` untimed prefill+decode sequences, then timed sequences
 `repeats`, and more while the run is still noisy, up to `max_repeats`. The run stops as soon as
 both the coefficient of variation of the per-sequence time to first token and that of the
 per-sequence decode medians are at most `cv_target` (see `repeats_done`). Every sample is kept.
+
+With `rounds` > 1 that whole run is made `rounds` times, in separate processes, and the samples
+are pooled (`measurement.pooled`). Programs measured together (`Meter.measure_together`) are
+visited in turn, round after round, so a change of the machine's speed while they are measured
+(other tenants of a shared host) falls on all of them alike instead of on whichever program was
+being timed at that moment.
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ RESULT_MARKER = "STAR_SEARCH_RESULT "
 
 # Fields that do not change the figures a protocol produces (left out of cache keys).
 _NOT_IN_KEY = ("timeout_s",)
+# Fields left out of cache keys at their default, so keys made before they existed still hold.
+_KEY_DEFAULTS = {"rounds": 1}
 
 
 @dataclass(frozen=True)
@@ -34,8 +42,10 @@ class MeasurementProtocol:
     decode_steps: decode calls per sequence, each timed.
     etdump: also record per-operator times (ExecuTorch ETDump, read with the devtools Inspector)
         in a separate untimed pass.
-    timeout_s: wall-clock limit in seconds for the whole measurement (process start, program
-        load, warm-up, repeats and the ETDump pass).
+    timeout_s: wall-clock limit in seconds for one run (process start, program load, warm-up,
+        repeats and the ETDump pass).
+    rounds: runs of warm-up plus repeats, each in a fresh process, whose samples are pooled;
+        programs measured together take their rounds in turn (see the module docstring).
     """
 
     threads: int = 1
@@ -47,10 +57,11 @@ class MeasurementProtocol:
     decode_steps: int = 32
     etdump: bool = False
     timeout_s: float = 600.0
+    rounds: int = 1
 
     def __post_init__(self) -> None:
         for name, minimum in (("threads", 1), ("warmup", 0), ("repeats", 1), ("max_repeats", 1),
-                              ("prompt_len", 1), ("decode_steps", 1)):
+                              ("prompt_len", 1), ("decode_steps", 1), ("rounds", 1)):
             check_size(getattr(self, name), f"protocol.{name}", minimum)
         if self.max_repeats < self.repeats:
             raise SpecError("protocol.max_repeats", self.max_repeats,
@@ -83,8 +94,15 @@ class MeasurementProtocol:
 
     def key(self) -> str:
         """Canonical text of every field that changes the figures (for cache keys)."""
-        return json.dumps({k: v for k, v in self.to_dict().items() if k not in _NOT_IN_KEY},
-                          sort_keys=True)
+        fields = {k: v for k, v in self.to_dict().items() if k not in _NOT_IN_KEY}
+        for name, default in _KEY_DEFAULTS.items():
+            if fields[name] == default:
+                del fields[name]
+        return json.dumps(fields, sort_keys=True)
+
+    def one_round(self) -> MeasurementProtocol:
+        """The protocol of one round (what a backend runs)."""
+        return replace(self, rounds=1)
 
 
 def repeats_done(ttft_cv: float, decode_repeat_cv: float, n_repeats: int,

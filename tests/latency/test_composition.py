@@ -10,12 +10,13 @@ from star_search.errors import ProfileError, StarSearchError
 from star_search.latency.blocks import WidthKey, component_names, component_spec
 from star_search.latency.calibration import fit_correction
 from star_search.latency.composition import block_costs, compose, moe_scale
+from star_search.latency.sampling import spread
 from star_search.latency.table import LatencyTable
 from star_search.profiler.device_profile import parse_profile
 from star_search.spec import ArchSpec, LayerSpec
 
 WIDTH = WidthKey(d_model=64, n_heads=4, n_kv_heads=2, head_dim=16, vocab_size=256, tie_embeddings=True,
-                 ssm_state_dim=16, ssm_expand=1, max_seq_len=256)
+                 ssm_state_dim=16, ssm_expand=1)
 # Ground truth used to fabricate stack figures: fixed part, mixer costs, SwiGLU per unit, MoE.
 TRUTH = {"fixed": 3.0, "mixer:conv": 0.5, "mixer:attention": 1.25, "mixer:ssm": 2.0,
          "mixer:linear_attention": 0.75, "swiglu_per_unit": 0.01, "moe_reference": 4.0}
@@ -104,7 +105,16 @@ def test_a_table_file_is_versioned_by_what_it_depends_on(tmp_path):
 
 
 @pytest.mark.parametrize(("field", "value"), [("stack_layers", 0), ("min_repeats", "many"),
-                                              ("calibration_archs", -1), ("seed", 1.5), ("depth", 3)])
+                                              ("calibration_archs", -1), ("seed", 1.5), ("depth", 3),
+                                              ("rounds", 0)])
 def test_a_bad_latency_section_names_its_field(field, value):
     with pytest.raises(ProfileError, match=f"latency.{field}"):
         parse_profile({"name": "p", "latency": {field: value}})
+
+
+def test_spread_takes_both_ends_and_even_ranks_between() -> None:
+    values = [5.0, 1.0, 9.0, 3.0, 7.0, 2.0, 8.0]
+    assert spread(values, lambda v: v, 3) == [1.0, 5.0, 9.0]
+    assert spread(values, lambda v: v, 2) == [1.0, 9.0]
+    assert spread(values, lambda v: -v, 1) == [5.0]
+    assert spread(values, lambda v: v, 10) == sorted(values)

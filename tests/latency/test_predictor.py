@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from star_search.latency import LatencyPredictor, validate
+from star_search.latency.predictor import CALIBRATION_POOL_FACTOR
 from star_search.latency.sampling import draw_archs
 from star_search.profiler.device_profile import parse_profile
 from star_search.profiler.meter import Meter
@@ -26,7 +27,7 @@ PROFILE = {
     "name": "tiny-cpu", "backend": "local", "threads": 1,
     "shapes": {"prompt_len": 16, "decode_steps": 8, "context_len": 1024},
     "protocol": {"warmup": 1, "repeats": 2, "max_repeats": 3},
-    "latency": {"stack_layers": 2, "calibration_archs": 2, "min_repeats": 2},
+    "latency": {"stack_layers": 2, "calibration_archs": 2, "min_repeats": 2, "rounds": 2},
 }
 
 
@@ -47,9 +48,20 @@ def test_the_table_times_every_family_the_space_uses_and_is_calibrated(built):
     for figures in row["components"].values():
         assert figures["decode_p50_ms"] > 0 and figures["peak_rss_bytes"] > 0
         assert len(figures["program_sha256"]) == 64
+        assert figures["repeats"] == 2 * 2  # two rounds of two sequences, pooled
     calibration = predictor.table.calibrations[predictor.calibration]
     assert len(calibration["archs"]) == 2
     assert any(line.startswith("latency calibration") for line in lines)
+
+
+def test_calibration_models_span_the_range_of_the_pool_they_come_from(built):
+    predictor, _, _ = built
+    settings = predictor.profile.latency
+    pool = draw_archs(parse_space(SPACE), settings.calibration_archs * CALIBRATION_POOL_FACTOR, settings.seed,
+                      predictor.profile.target)
+    ranked = sorted(pool, key=lambda spec: predictor.raw(spec)["ttft_ms"])
+    chosen = [a["arch_id"] for a in predictor.table.calibrations[predictor.calibration]["archs"]]
+    assert chosen == [ranked[0].arch_id, ranked[-1].arch_id]
 
 
 def test_predictions_are_labelled_and_plausible(built):

@@ -8,7 +8,7 @@ import pytest
 
 from star_search.errors import SpecError
 from star_search.profiler import Measurement, MeasurementProtocol
-from star_search.profiler.measurement import coefficient_of_variation, percentile
+from star_search.profiler.measurement import coefficient_of_variation, percentile, pooled
 
 
 def _measurement() -> Measurement:
@@ -47,3 +47,19 @@ def test_round_trip_and_unknown_fields() -> None:
 def test_protocol_rejects_bad_values(field: str, value: object) -> None:
     with pytest.raises(SpecError, match=field):
         MeasurementProtocol(**{field: value})
+
+
+def test_rounds_pool_their_samples() -> None:
+    first = _measurement()
+    second = Measurement.from_samples(
+        backend="local", device_id="test", program_sha256="ab" * 32, threads=1, prompt_len=10,
+        decode_steps=2, warmup=1, repeats=1, ttft_samples_ms=[9.0], decode_samples_ms=[5.0, 6.0],
+        peak_rss_bytes=1 << 21, baseline_rss_bytes=1 << 18)
+    both = pooled([first, second])
+    assert both.ttft_samples_ms == (4.0, 2.0, 9.0) and both.ttft_ms == 4.0
+    assert both.decode_samples_ms == (1.0, 2.0, 3.0, 4.0, 5.0, 6.0) and both.decode_p50_ms == 3.5
+    assert both.repeats == 3 and both.stop_reason == "rounds"
+    assert (both.peak_rss_bytes, both.baseline_rss_bytes) == (1 << 21, 1 << 18)
+    assert pooled([first]) == first
+    with pytest.raises(ValueError, match="different programs"):
+        pooled([first, Measurement.from_dict({**second.to_dict(), "program_sha256": "cd" * 32})])

@@ -59,6 +59,16 @@ def test_cache_key_holds_what_changes_the_figures_only() -> None:
     assert measurement_key("ab" * 32, "other", base) != key
 
 
+def test_rounds_enter_the_key_only_when_there_are_several() -> None:
+    base = MeasurementProtocol(threads=2, prompt_len=16, decode_steps=4)
+    # Keys written before `rounds` existed stay valid: one round is not spelled out.
+    assert "rounds" not in base.key() and base.rounds == 1
+    assert '"rounds": 3' in replace(base, rounds=3).key()
+    assert replace(base, rounds=3).one_round() == base
+    with pytest.raises(SpecError, match=r"protocol\.rounds"):
+        replace(base, rounds=0)
+
+
 def test_measurement_cache_round_trip(tmp_path: Path) -> None:
     cache = MeasurementCache(tmp_path)
     protocol = MeasurementProtocol(prompt_len=10, decode_steps=2, repeats=2)
