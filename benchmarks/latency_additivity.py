@@ -49,7 +49,7 @@ def least_disturbed(samples: list[float]) -> float:
     return float(np.percentile(samples, 0 if len(samples) < 40 else 5))
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", default="laptop_cpu_350m")
     parser.add_argument("--arch", default="lfm2-350m", help="preset name or arch.json")
@@ -57,7 +57,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="timed sequences per program per round")
     parser.add_argument("--stack-layers", type=int, default=None, help="default: the profile's")
     parser.add_argument("--cache-dir", default="runs/latency-additivity")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     profile = load_profile(resolve_config(args.device, "device_profiles", "device"))
     layers = args.stack_layers or profile.latency.stack_layers
@@ -98,7 +98,8 @@ def main() -> None:
         values = figures["ttft_ms"]
         print(f"  {name:<22} {min(values):9.1f} {statistics.median(values):9.1f} {max(values):9.1f}  "
               f"max/min {max(values) / min(values):.2f}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())
