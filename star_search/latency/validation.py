@@ -125,8 +125,10 @@ def validate(predictor: LatencyPredictor, space: SearchSpace, n: int, seed: int,
     start = time.perf_counter()
     calibration = predictor.table.calibrations.get(predictor.calibration or "", {})
     exclude = {arch["arch_id"] for arch in calibration.get("archs", [])}
-    specs = [*draw_archs(space, n, seed, predictor.profile.target, exclude=exclude),
-             *(spec for spec in extra if spec.arch_id not in exclude)]
+    specs = draw_archs(space, n, seed, predictor.profile.target, exclude=exclude)
+    for spec in extra:
+        if spec.arch_id not in exclude | {drawn.arch_id for drawn in specs}:
+            specs.append(spec)
     with predictor.progress.task("latency validation", len(specs), "held-out models") as task:
         predictions = [predictor.predict(spec) for spec in specs]
         protocol = predictor.calibration_protocol

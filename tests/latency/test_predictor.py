@@ -85,9 +85,16 @@ def test_reopening_times_nothing_and_validation_reports_json(built):
                                            space=parse_space(SPACE), echo=lambda line: None)
     assert again.version == predictor.version and again.table.path == predictor.table.path
     assert again.ensure(draw_archs(parse_space(SPACE), 8, seed=3, target=predictor.profile.target)) == 0
-    result = validate(again, parse_space(SPACE), n=2, seed=99, echo=lambda line: None, noise_check=True)
-    calibrated = {a["arch_id"] for a in predictor.table.calibrations[predictor.calibration]["archs"]}
-    assert len(result.cases) >= 1 and not calibrated & {case.arch_id for case in result.cases}
+    calibrated = [a["arch_id"] for a in predictor.table.calibrations[predictor.calibration]["archs"]]
+    pool = draw_archs(parse_space(SPACE), 16, seed=5, target=predictor.profile.target)
+    outside = next(spec for spec in pool if spec.arch_id not in calibrated)
+    inside = next(spec for spec in pool if spec.arch_id in calibrated)
+    result = validate(again, parse_space(SPACE), n=2, seed=99, echo=lambda line: None, noise_check=True,
+                      extra=[outside, inside])
+    validated = [case.arch_id for case in result.cases]
+    assert len(validated) >= 2 and not set(calibrated) & set(validated)
+    # An extra architecture is validated once, unless the calibration used it.
+    assert validated.count(outside.arch_id) == 1 and inside.arch_id not in validated
     summary = json.loads(result.report().splitlines()[-1])
     for metric in ("ttft_ms", "decode_p50_ms", "peak_rss_bytes"):
         assert 0 <= summary[metric]["within_10pct"] <= 1 and summary[metric]["mape"] >= 0
