@@ -96,7 +96,6 @@ class LatencyPredictor:
         self.calibration = calibration
         self.echo = echo
         self.protocol = table_protocol(profile)
-        self.whole_protocol = profile.protocol
         self.calibration_protocol = calibration_protocol(profile)
 
     @classmethod
