@@ -112,16 +112,32 @@ class LatencyTableSettings:
 @dataclass(frozen=True)
 class Budgets:
     """Hard limits (None = no limit): decode step and time to first token in ms, peak RSS and KV
-    cache plus recurrent state at shapes.context_len (one sequence) in MiB, parameters."""
+    cache plus recurrent state at shapes.context_len (one sequence) in MiB, parameters.
+
+    relative_to: an architecture (preset name or arch.json path) whose own figures the time
+    budgets are. A search then times every candidate in the same rounds as it and reads the
+    candidate's times relative to it (`search/anchor.py`), so a budget holds however the
+    machine's speed drifts between the day it was measured and the day of the search."""
 
     decode_p50_ms: float | None = None
     ttft_ms: float | None = None
     peak_rss_mb: float | None = None
     params: int | None = None
     cache_mb: float | None = None
+    relative_to: str | None = None
 
     def __post_init__(self) -> None:
+        if self.relative_to is not None:
+            if not isinstance(self.relative_to, str) or not self.relative_to.strip():
+                raise SpecError("budgets.relative_to", self.relative_to,
+                                "a preset name or an arch.json path, or null")
+            if self.ttft_ms is None or self.decode_p50_ms is None:
+                raise SpecError("budgets.relative_to", self.relative_to,
+                                "budgets.ttft_ms and budgets.decode_p50_ms set too (that architecture's own "
+                                "measured figures, which candidates are read relative to)")
         for f in fields(self):
+            if f.name == "relative_to":
+                continue
             value = getattr(self, f.name)
             integer = f.name == "params"
             kinds: tuple[type, ...] = (int,) if integer else (int, float)

@@ -100,7 +100,12 @@ def summary_section(report: ReportModel, prefix: str = "") -> str:
         rows.append(("latency refers to d_model", target["d_model"]))
     budgets = ", ".join(f"{name} ≤ {_budget_text(value)}" for name, value in s.budgets.items()
                         if value is not None)
-    rows += [("budgets", budgets or "none"), ("proxy tier", s.proxy_config.get("tier")),
+    rows.append(("budgets", budgets or "none"))
+    profile_budgets = s.profile.get("budgets") if isinstance(s.profile.get("budgets"), dict) else {}
+    if profile_budgets.get("relative_to"):
+        rows.append(("times relative to", f"{profile_budgets['relative_to']}, timed in the same rounds as "
+                     "each candidate; a time is the candidate's ratio to it × its budget figure"))
+    rows += [("proxy tier", s.proxy_config.get("tier")),
              ("started", s.started_at), ("finished", s.finished_at),
              ("wall time", duration_text(s.wall_seconds)),
              ("time in trials (summed)", duration_text(s.busy_seconds))]

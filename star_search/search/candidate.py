@@ -25,6 +25,7 @@ from star_search.proxies.spread import SpreadTable, expected_spread
 from star_search.proxies.suite import ProxyConfig
 from star_search.scaling import proxy_spec, target_spec
 from star_search.scoring import Figures, budget_constraints
+from star_search.search.anchor import Anchor
 from star_search.search.front_gate import FidelityPoint, dominating_trials
 from star_search.search.pipeline import DEFAULT_PIPELINE, is_proxy_stage
 from star_search.search.proxy_worker import InlineProxyRunner, ProxyWorker
@@ -113,13 +114,14 @@ class CandidateEvaluator:
     `predictor`: the latency table predictor (needed when the pipeline has `predict`);
     `front_k` and `front_noise_z`: see `front`; `prune_margin`: a prediction is pruned only when it
     exceeds a budget by more than this fraction (the predictor's error); `spreads`: the measured
-    seed spreads of proxy qualities (the shipped table unless given)."""
+    seed spreads of proxy qualities (the shipped table unless given); `anchor`: with
+    `budgets.relative_to`, the architecture every time is read relative to (`anchor.py`)."""
 
     def __init__(self, profile: DeviceProfile, proxy_tiers: Mapping[str, ProxyConfig], results: JsonCache,
                  meter: Meter, proxy_runner: ProxyWorker | InlineProxyRunner | None = None,
                  pipeline: Sequence[str] = DEFAULT_PIPELINE, predictor: Predictor | None = None,
                  front_k: int = 1, prune_margin: float = 0.1, front_noise_z: float = 1.0,
-                 spreads: SpreadTable | None = None):
+                 spreads: SpreadTable | None = None, anchor: Anchor | None = None):
         self.profile = profile
         self.proxy_runner = proxy_runner or InlineProxyRunner()
         self.proxy_tiers = dict(proxy_tiers)
@@ -130,6 +132,8 @@ class CandidateEvaluator:
         if "predict" in self.pipeline and predictor is None:
             raise StarSearchError("the pipeline has 'predict' but no latency predictor was given")
         self.predictor = predictor
+        self.anchor = anchor
+        self._anchor_prediction: dict[str, Any] | None = None
         self.front_k = front_k
         self.front_noise_z = front_noise_z
         self.spreads = spreads
@@ -198,6 +202,10 @@ class CandidateEvaluator:
     def _predict(self, progress: _Progress) -> None:
         assert self.predictor is not None
         prediction = self.predictor.predict(progress.target)
+        if self.anchor is not None:
+            if self._anchor_prediction is None:
+                self._anchor_prediction = self.predictor.predict(self.anchor.spec)
+            prediction = self.anchor.read(prediction, self._anchor_prediction)
         progress.prediction = progress.latency = prediction
         figures = self._figures(progress.target, progress.params, prediction)
         constraints = budget_constraints(self.profile.budgets, figures)
@@ -226,8 +234,21 @@ class CandidateEvaluator:
 
     def _measure(self, progress: _Progress) -> None:
         # Never time while proxy training runs beside the measurement.
-        reading = self.meter.measure(progress.target, before_timing=progress.finish_proxies)
-        progress.latency = reading.record()
+        if self.anchor is None:
+            reading = self.meter.measure(progress.target, before_timing=progress.finish_proxies)
+            progress.latency = reading.record()
+            return
+        # Timed afresh beside the anchor: the pair is the measurement (cached as a pair).
+        programs = [self.meter.program(progress.target), self.meter.program(self.anchor.spec)]
+        key = (f"beside|{self.meter.device_id}|{self.meter.protocol.key()}|{programs[0].sha256}|"
+               f"{programs[1].sha256}")
+        cached = self.results.get(key)
+        if cached is None:
+            readings = self.meter.measure_together([progress.target, self.anchor.spec], fresh=True,
+                                                   before_timing=progress.finish_proxies)
+            cached = self.anchor.read(readings[0].record(), readings[1].record())
+            self.results.put(key, cached)
+        progress.latency = cached
 
     # -- the pipeline -----------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from star_search.errors import SpecError
 from star_search.profiler.device_profile import DeviceProfile
 from star_search.proxies.suite import ProxyConfig
 from star_search.search.pipeline import DEFAULT_PIPELINE, parse_pipeline
@@ -39,6 +40,12 @@ class SearchSettings:
     prune_margin: float = 0.1  # `predict` prunes only predictions over a budget by more than this
     front_noise_z: float = 1.0  # `front`: a trial beats the candidate's quality only by > z seed spreads
     references: tuple[ArchSpec, ...] = ()  # scored in the study's terms after the trials (references.py)
+    anchor: ArchSpec | None = None  # the architecture `profile.budgets.relative_to` names (anchor.py)
+
+    def __post_init__(self) -> None:
+        if self.profile.budgets.relative_to is not None and self.anchor is None:
+            raise SpecError("budgets.relative_to", self.profile.budgets.relative_to,
+                            "an architecture passed to the search as `anchor` (the CLI resolves the name)")
 
     @property
     def resolved_pipeline(self) -> tuple[str, ...]:

@@ -18,9 +18,11 @@ from star_search.host_lock import HostLock
 from star_search.json_cache import JsonCache
 from star_search.profiler.meter import Meter
 from star_search.progress import SILENT, Progress, ProgressTask
+from star_search.scaling import target_spec
 from star_search.scoring import DIRECTIONS, OBJECTIVE_NAMES, budget_names
 from star_search.scoring.objectives import figures_line
 from star_search.scoring.pareto import trial_feasible
+from star_search.search.anchor import Anchor
 from star_search.search.candidate import CandidateEvaluator, Predictor
 from star_search.search.cost import CostClock, SearchCost, SessionCost, record_session
 from star_search.search.front_hypervolume import HYPERVOLUME_ATTR
@@ -176,10 +178,13 @@ def build_evaluator(settings: SearchSettings, pipeline: tuple[str, ...],
     cache_dir = settings.resolved_cache_dir
     meter = Meter.for_profile(settings.profile, cache_dir)
     predictor = latency_predictor(settings, meter, echo, progress) if "predict" in pipeline else None
+    anchor = None
+    if settings.anchor is not None:
+        anchor = Anchor.of(settings.profile.budgets, target_spec(settings.anchor, settings.profile.target))
     return CandidateEvaluator(settings.profile, settings.proxy_tiers, JsonCache(cache_dir / "results"),
                               meter, runner, pipeline=pipeline, predictor=predictor,
                               front_k=settings.front_k, prune_margin=settings.prune_margin,
-                              front_noise_z=settings.front_noise_z)
+                              front_noise_z=settings.front_noise_z, anchor=anchor)
 
 
 def score_references(study: optuna.Study, settings: SearchSettings, echo: Callable[[str], None] = print,

@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 from optuna.trial import TrialState
 
-from star_search.profiler.device_profile import LatencyTableSettings
+from star_search.profiler.device_profile import LatencyTableSettings, with_changes
 from star_search.proxies.suite import proxy_config_for_tier
 from star_search.search import SearchSettings, open_study, run_search
 from star_search.space import parse_space
+from star_search.spec import ArchSpec, LayerSpec
 
 pytestmark = pytest.mark.slow
 
@@ -53,3 +54,37 @@ def test_predicted_candidates_are_measured_only_when_they_can_reach_the_front(tm
     for trial in pruned:
         assert trial.user_attrs["prune_stage"] == "front"
         assert "cannot reach the front" in trial.user_attrs["prune_reason"]
+
+
+def test_with_relative_budgets_every_candidate_is_timed_beside_the_anchor(tmp_path: Path,
+                                                                        quick_profile) -> None:
+    anchor = ArchSpec(d_model=32, layers=(LayerSpec("attention"), LayerSpec("attention")), n_heads=2,
+                      n_kv_heads=2, head_dim=16, ffn_dim=64, vocab_size=256, max_seq_len=256, name="anchor")
+    profile = with_changes(quick_profile, {
+        "latency": {"stack_layers": 2, "calibration_archs": 2, "min_repeats": 2},
+        "budgets": {"relative_to": "anchor", "ttft_ms": 100.0, "decode_p50_ms": 10.0}})
+    proxies = replace(proxy_config_for_tier("demo"), steps=20)
+    settings = SearchSettings(space=parse_space(SPACE), profile=profile, out_dir=tmp_path / "run", n_trials=2,
+                              seed=0, sampler="random", proxies=proxies, prune_margin=100.0,
+                              pipeline=("static", "predict", "demo", "measure"), anchor=anchor,
+                              references=(anchor,))
+    lines: list[str] = []
+    outcome = run_search(settings, echo=lines.append)
+    complete = [t for t in outcome.study.get_trials(deepcopy=False) if t.state == TrialState.COMPLETE]
+    assert len(complete) == 2, lines
+    for trial in complete:
+        measured, predicted = trial.user_attrs["measurement"], trial.user_attrs["prediction"]
+        for record in (measured, predicted):
+            beside = record["anchor"]
+            assert beside["arch_id"] == anchor.arch_id
+            ratio = beside["unscaled"]["decode_p50_ms"] / beside["figures"]["decode_p50_ms"]
+            assert record["decode_p50_ms"] == pytest.approx(10.0 * ratio)
+            ratio = beside["unscaled"]["ttft_ms"] / beside["figures"]["ttft_ms"]
+            assert record["ttft_ms"] == pytest.approx(100.0 * ratio)
+        assert trial.values[1] == pytest.approx(measured["decode_p50_ms"])
+        assert measured["anchor"]["unscaled"]["decode_p50_ms"] != pytest.approx(measured["decode_p50_ms"])
+    # The anchor scored as a reference was timed beside itself: it lands on its budgets.
+    reference = outcome.study.user_attrs["references"][0]
+    assert "error" not in reference, reference
+    assert reference["measurement"]["decode_p50_ms"] == pytest.approx(10.0)
+    assert reference["measurement"]["ttft_ms"] == pytest.approx(100.0)

@@ -1,0 +1,77 @@
+"""Times read relative to an anchor architecture timed beside the candidate (`budgets.relative_to`).
+
+This VM's speed drifts by up to ±30% within minutes and by more between hours (BENCHMARKS.md,
+"Latency table at shipping size"): LFM2-350M measured in the evening took 10% (TTFT) and 50%
+(decode) longer than in the morning, when its figures became `laptop_cpu_350m`'s budgets. An
+absolute budget therefore holds only for the hour it was measured in. The ratio of two programs
+timed in the same rounds does not drift that way, so with `budgets.relative_to` a candidate is
+timed together with the anchor (LFM2-350M) and each of its times becomes
+
+    candidate's time / anchor's time in the same rounds × the anchor's budget figure,
+
+that is, what the candidate would have taken on the day the budgets were measured. Predictions
+are read the same way (the candidate's prediction over the anchor's, from the same table), so
+the table's shared errors cancel too. Decode p95 is scaled by the decode p50 ratio (the budgets
+hold no p95). Memory does not drift and is left as measured. The record keeps what was measured
+under `anchor`: the anchor's own figures, the factors and the candidate's unscaled times.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from star_search.errors import StarSearchError
+from star_search.profiler.device_profile import Budgets
+from star_search.spec import ArchSpec
+
+ANCHOR_ATTR = "anchor"
+_SCALED = {"ttft_ms": "ttft_ms", "decode_p50_ms": "decode_p50_ms", "decode_p95_ms": "decode_p50_ms"}
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """name: as the profile names it; spec: at the size it is measured (the profile's target);
+    ttft_ms, decode_p50_ms: its figures on the day the budgets were measured."""
+
+    name: str
+    spec: ArchSpec
+    ttft_ms: float
+    decode_p50_ms: float
+
+    @classmethod
+    def of(cls, budgets: Budgets, spec: ArchSpec) -> Anchor:
+        if budgets.relative_to is None or budgets.ttft_ms is None or budgets.decode_p50_ms is None:
+            raise StarSearchError("an anchor needs budgets.relative_to, budgets.ttft_ms and "
+                                  "budgets.decode_p50_ms")
+        return cls(budgets.relative_to, spec, float(budgets.ttft_ms), float(budgets.decode_p50_ms))
+
+    def factors(self, anchor_figures: Mapping[str, Any]) -> dict[str, float]:
+        """Budget figure over the anchor's figure now, per time figure it scales."""
+        out = {}
+        for name, budget in (("ttft_ms", self.ttft_ms), ("decode_p50_ms", self.decode_p50_ms)):
+            now = float(anchor_figures[name])
+            if not now > 0:
+                raise StarSearchError(f"anchor {self.name}: {name} {now!r} is not a positive time")
+            out[name] = budget / now
+        return out
+
+    def read(self, record: Mapping[str, Any], anchor_figures: Mapping[str, Any]) -> dict[str, Any]:
+        """`record` (a measurement or prediction) with its times read relative to the anchor's
+        figures taken beside it."""
+        factors = self.factors(anchor_figures)
+        out = dict(record)
+        for name, factor in _SCALED.items():
+            if out.get(name) is not None:
+                out[name] = float(record[name]) * factors[factor]
+        if out.get("prefill_tok_s") is not None and out.get("prompt_len"):
+            out["prefill_tok_s"] = float(out["prompt_len"]) / (out["ttft_ms"] / 1000.0)
+        out[ANCHOR_ATTR] = {
+            "name": self.name, "arch_id": self.spec.arch_id, "budget_ttft_ms": self.ttft_ms,
+            "budget_decode_p50_ms": self.decode_p50_ms,
+            "figures": {name: anchor_figures.get(name) for name in (*_SCALED, "peak_rss_bytes")},
+            "factors": factors,
+            "unscaled": {name: record.get(name) for name in (*_SCALED, "prefill_tok_s")},
+        }
+        return out
