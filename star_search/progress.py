@@ -46,6 +46,7 @@ class Silent:
 
 
 SILENT = Silent()
+NULL_TASK: ProgressTask = _NullTask()  # a task that shows nothing
 
 
 def format_seconds(seconds: float) -> str:

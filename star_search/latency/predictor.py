@@ -130,18 +130,16 @@ class LatencyPredictor:
             needed.setdefault(WidthKey.of(spec), set()).update(component_names(spec))
         if all(name in self.table.components(width) for width, names in needed.items() for name in names):
             return 0
-        with self.table.locked(), self.progress.task("latency table", None, "programs") as task:
+        with self.table.locked(), self.progress.task("latency table", None, "timed runs") as task:
             missing = [(width, name) for width, names in needed.items()
                        for name in sorted(names - set(self.table.components(width)))]
             layers = self.profile.latency.stack_layers
             specs = [component_spec(width, name, layers) for width, name in missing]
-            task.update(total=len(missing), note=f"lowering {len(missing)} programs, then measuring "
-                                                 f"them together in {self.protocol.rounds} rounds")
-            readings = self.meter.measure_together(specs, self.protocol,
-                                                   note=lambda text: task.update(note=text))
+            task.update(note=f"lowering {len(missing)} programs, then measuring them together in "
+                             f"{self.protocol.rounds} rounds")
+            readings = self.meter.measure_together(specs, self.protocol, task=task)
             for (width, name), spec, whole in zip(missing, specs, readings, strict=True):
                 self.table.put_component(width, name, whole.figures())
-                task.advance()
                 m = whole.measurement
                 self.echo(f"latency table: {name} at d_model={width.d_model} ({spec.n_layers} layers): "
                           f"decode p50 {m.decode_p50_ms:.3f} ms, TTFT {m.ttft_ms:.2f} ms "
@@ -172,12 +170,10 @@ class LatencyPredictor:
         """Measure `specs` whole, fit the correction of each metric, store it under `key`."""
         self.ensure(specs)
         archs = []
-        with self.progress.task("latency calibration", len(specs), "models") as task:
+        with self.progress.task("latency calibration", None, "timed runs") as task:
             task.update(note=f"lowering {len(specs)} models, then measuring them together")
-            readings = self.meter.measure_together(specs, self.calibration_protocol,
-                                                   note=lambda text: task.update(note=text))
+            readings = self.meter.measure_together(specs, self.calibration_protocol, task=task)
             for spec, whole in zip(specs, readings, strict=True):
-                task.advance()
                 measured = whole.figures()
                 archs.append({"arch_id": spec.arch_id, "pattern": spec.pattern(), "d_model": spec.d_model,
                               "raw": self.raw(spec), "measured": {m: measured[m] for m in METRICS}})

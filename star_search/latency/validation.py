@@ -129,22 +129,22 @@ def validate(predictor: LatencyPredictor, space: SearchSpace, n: int, seed: int,
     for spec in extra:
         if spec.arch_id not in exclude | {drawn.arch_id for drawn in specs}:
             specs.append(spec)
-    with predictor.progress.task("latency validation", len(specs), "held-out models") as task:
-        predictions = [predictor.predict(spec) for spec in specs]
-        protocol = predictor.calibration_protocol
-        say = lambda text: task.update(note=text)  # noqa: E731
-        measured = predictor.meter.measure_together(specs, protocol, note=say)
-        again = (predictor.meter.measure_together(specs, protocol, fresh=True, note=say)
-                 if noise_check else None)
-        cases = []
-        for i, spec in enumerate(specs):
-            remeasured = None if again is None else {m: float(again[i].figures()[m]) for m in VALIDATED}
-            cases.append(Case(spec.arch_id, spec.pattern(), spec.d_model,
-                              {m: float(predictions[i][m]) for m in VALIDATED},
-                              {m: float(measured[i].figures()[m]) for m in VALIDATED}, remeasured))
-            task.advance()
-            errors = ", ".join(f"{label} {cases[-1].error(m):+.1%}" for m, label in VALIDATED.items())
-            echo(f"held-out {len(cases)}/{len(specs)} {cases[-1].pattern:<10} d_model {spec.d_model}: "
-                 f"{errors}")
+    predictions = [predictor.predict(spec) for spec in specs]
+    protocol = predictor.calibration_protocol
+    with predictor.progress.task("latency validation", None, "timed runs") as task:
+        measured = predictor.meter.measure_together(specs, protocol, task=task)
+    again = None
+    if noise_check:
+        with predictor.progress.task("latency validation, noise floor", None, "timed runs") as task:
+            again = predictor.meter.measure_together(specs, protocol, fresh=True, task=task)
+    cases = []
+    for i, spec in enumerate(specs):
+        remeasured = None if again is None else {m: float(again[i].figures()[m]) for m in VALIDATED}
+        cases.append(Case(spec.arch_id, spec.pattern(), spec.d_model,
+                          {m: float(predictions[i][m]) for m in VALIDATED},
+                          {m: float(measured[i].figures()[m]) for m in VALIDATED}, remeasured))
+        errors = ", ".join(f"{label} {cases[-1].error(m):+.1%}" for m, label in VALIDATED.items())
+        echo(f"held-out {len(cases)}/{len(specs)} {cases[-1].pattern:<10} d_model {spec.d_model}: "
+             f"{errors}")
     return ValidationResult(predictor.meter.backend.device_id, predictor.version, predictor.calibration,
                             space.name, cases, time.perf_counter() - start)

@@ -28,6 +28,7 @@ from star_search.profiler.device_profile import DeviceProfile
 from star_search.profiler.measurement import Measurement, pooled
 from star_search.profiler.measurement_cache import MeasurementCache
 from star_search.profiler.protocol import MeasurementProtocol
+from star_search.progress import NULL_TASK, ProgressTask
 from star_search.shapes import ProgramShapes
 from star_search.spec import ArchSpec
 
@@ -116,18 +117,19 @@ class Meter:
 
     def measure_together(self, specs: Sequence[ArchSpec], protocol: MeasurementProtocol | None = None,
                          fresh: bool = False, before_timing: Callable[[], None] | None = None,
-                         note: Callable[[str], None] | None = None) -> list[Reading]:
+                         task: ProgressTask | None = None) -> list[Reading]:
         """`measure` for several specs whose figures will be compared or combined: all are lowered
         first, then those not cached are timed round by round, each round visiting every program
         in turn (`protocol.rounds`, see `protocol.py`), so a change of the machine's speed
         meanwhile is shared out among them. Specs with the same program are timed once. Readings
-        come back in the order of `specs`; `note` is told what is being done (for progress)."""
+        come back in the order of `specs`. `task` shows progress: a note while lowering, then one
+        step per timed run (its total set to rounds × programs to time)."""
         protocol = protocol or self.protocol
-        tell = note or (lambda text: None)
+        task = task or NULL_TASK
         seconds: dict[str, float] = {}  # each program's own share of the wall time
         programs = []
         for i, spec in enumerate(specs):
-            tell(f"lowering {i + 1}/{len(specs)}: {spec.pattern()} at d_model {spec.d_model}")
+            task.update(note=f"lowering {i + 1}/{len(specs)}: {spec.pattern()} at d_model {spec.d_model}")
             start = time.perf_counter()
             programs.append(self.program(spec))
             seconds[programs[-1].sha256] = seconds.get(programs[-1].sha256, 0.0) + time.perf_counter() - start
@@ -137,12 +139,14 @@ class Meter:
         if todo and before_timing is not None:
             before_timing()
         rounds: dict[str, list[Measurement]] = {sha: [] for sha in todo}
+        task.update(completed=0, total=protocol.rounds * len(todo))
         for number in range(protocol.rounds if todo else 0):
             for position, sha in enumerate(todo):
-                tell(f"measuring round {number + 1}/{protocol.rounds}, program {position + 1}/{len(todo)}")
+                task.update(note=f"round {number + 1}/{protocol.rounds}, program {position + 1}/{len(todo)}")
                 start = time.perf_counter()
                 rounds[sha].append(self._time(distinct[sha], protocol.one_round()))
                 seconds[sha] += time.perf_counter() - start
+                task.advance()
         measured = dict(found)
         for sha in todo:
             measured[sha] = replace(pooled(rounds[sha]), delegated_fraction=distinct[sha].delegated_fraction)

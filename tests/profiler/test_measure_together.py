@@ -29,6 +29,21 @@ class RecordingBackend(LocalBackend):
         return super().measure(pte_path, protocol)
 
 
+class CountingTask:
+    """A progress task that keeps what it was told."""
+
+    def __init__(self) -> None:
+        self.completed, self.total, self.steps = 0, None, 0
+
+    def advance(self, steps: int = 1, note: str | None = None) -> None:
+        self.completed += steps
+        self.steps += steps
+
+    def update(self, completed: int | None = None, total: int | None = None, note: str | None = None) -> None:
+        self.completed = self.completed if completed is None else completed
+        self.total = self.total if total is None else total
+
+
 def test_programs_take_their_rounds_in_turn_and_pool_them(
         tmp_path: Path, tiny_spec: ArchSpec, tiny_program_cache: ProgramCache,
         quick_protocol: MeasurementProtocol) -> None:
@@ -38,7 +53,9 @@ def test_programs_take_their_rounds_in_turn_and_pool_them(
                   ProgramShapes(PROMPT_LEN, PROMPT_LEN + DECODE_STEPS), None, protocol)
     other = replace(tiny_spec, layers=(LayerSpec("attention"), LayerSpec("conv")))
     specs = [tiny_spec, other, tiny_spec]  # the repeated spec is timed once
-    readings = meter.measure_together(specs, protocol)
+    task = CountingTask()
+    readings = meter.measure_together(specs, protocol, task=task)
+    assert (task.completed, task.total, task.steps) == (4, 4, 4)  # one step per timed run
     names = [reading.program.path.name for reading in readings]
     assert names[0] == names[2] != names[1]
     # Round 1 visits both programs, then round 2 does; each run is one round of the protocol.
