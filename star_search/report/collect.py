@@ -10,6 +10,7 @@ the chosen trial all come from `scoring`; this module only arranges them.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import optuna
@@ -153,4 +154,11 @@ def collect(study: optuna.Study, box: HypervolumeBox | None = None) -> ReportMod
         latency=latency_comparison(trials),
         operators=operator_breakdown(chosen.number if chosen else None,
                                      chosen_trial.user_attrs if chosen_trial else {}),
-        references=reference_points(stored_references(study), candidates, names, maximize))
+        references=reference_points(stored_references(study), candidates, names, maximize),
+        front_mixers=_front_mixers(front))
+
+
+def _front_mixers(front: Sequence[FrontMember]) -> dict[str, tuple[int, ...]]:
+    """Each mixer kind on the front, with the members that use it."""
+    kinds = sorted({kind for member in front for kind in member.mixers})
+    return {kind: tuple(m.number for m in front if kind in m.mixers) for kind in kinds}

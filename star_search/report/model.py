@@ -73,6 +73,18 @@ class StoppedTrial:
 
 
 @dataclass(frozen=True)
+class Beside:
+    """A trial set beside a reference: its quality and its speed-ups (the reference's time over
+    the trial's, so > 1 is faster), decode p50 and TTFT."""
+
+    number: int
+    pattern: str
+    quality: float
+    decode_speedup: float
+    ttft_speedup: float
+
+
+@dataclass(frozen=True)
 class ReferencePoint:
     """A reference architecture scored in the study's terms (`search/references.py`): its
     objective values (None when its evaluation failed, with `error`), quality spread, and the
@@ -88,6 +100,10 @@ class ReferencePoint:
     dominated_by: tuple[int, ...] = ()
     dominates: tuple[int, ...] = ()
     error: str | None = None
+    # Among feasible trials with measured latency: the fastest (by the lesser of its two
+    # speed-ups) with quality at least the reference's, and the best quality no slower than it.
+    fastest_as_good: Beside | None = None
+    best_as_fast: Beside | None = None
 
     @property
     def on_front(self) -> bool:
@@ -116,3 +132,4 @@ class ReportModel:
     latency: LatencyComparison = field(default_factory=LatencyComparison)
     operators: OperatorBreakdown = field(default_factory=OperatorBreakdown)
     references: tuple[ReferencePoint, ...] = ()
+    front_mixers: dict[str, tuple[int, ...]] = field(default_factory=dict)  # mixer -> front members using it

@@ -11,7 +11,7 @@ import math
 from typing import Any
 
 from star_search.report.figures import SHORT_UNITS, figure_html, tradeoff_figures
-from star_search.report.model import FrontMember, ReferencePoint, ReportModel, StoppedTrial
+from star_search.report.model import Beside, FrontMember, ReferencePoint, ReportModel, StoppedTrial
 from star_search.report.overview_figures import hypervolume_figure, parallel_figure
 from star_search.report.page_assets import MIXER_COLOURS
 
@@ -166,11 +166,28 @@ def references_table(report: ReportModel) -> str:
             cells.append(esc(text))
         cells += ["yes" if point.feasible else "no", esc(_position(point))]
         rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    answers = "".join(f"<li>{esc(line)}</li>" for point in report.references if point.values is not None
+                      for line in _answer_lines(point))
     return ('<p class="note">Reference architectures (search.references), scored by the same pipeline: '
             "every proxy tier and a whole-model measurement under this profile (black diamonds). "
             "Dominance compares recorded values; a quality gap within about twice the ± spread is seed "
             "noise.</p>"
-            f'<table class="facts"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>')
+            f'<table class="facts"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+            + (f'<ul class="answers">{answers}</ul>' if answers else ""))
+
+
+def _beside_text(beside: Beside) -> str:
+    return (f"#{beside.number} {beside.pattern}: quality {beside.quality:.3f}, decode "
+            f"{beside.decode_speedup:.2f}×, TTFT {beside.ttft_speedup:.2f}× the reference's speed")
+
+
+def _answer_lines(point: ReferencePoint) -> list[str]:
+    """The two answers to "did the search beat it?" (trials with measured latency only)."""
+    good, fast = point.fastest_as_good, point.best_as_fast
+    return [f"{point.name}: fastest measured trial with quality at least its own: "
+            + (_beside_text(good) if good else "none"),
+            f"{point.name}: best quality among measured trials no slower than it (decode and TTFT): "
+            + (_beside_text(fast) if fast else "none")]
 
 
 def _box_table(report: ReportModel) -> str:
@@ -238,9 +255,12 @@ def layers_section(report: ReportModel, prefix: str = "") -> str:
                        for m in members[:MAX_STRIPS])
         more = (f'<p class="note">{len(members) - MAX_STRIPS} more front members are in the trials table.</p>'
                 if len(members) > MAX_STRIPS else "")
+        mix = "; ".join(f"{esc(kind)} in {len(numbers)} of {len(report.front)} ({esc(_numbers(numbers))})"
+                        for kind, numbers in report.front_mixers.items())
         body = ('<table class="strips"><thead><tr><th>trial</th><th>pattern</th>'
                 "<th>layers, input → output</th><th>depth</th><th>objectives</th></tr></thead>"
-                f"<tbody>{rows}</tbody></table>{more}")
+                f"<tbody>{rows}</tbody></table>{more}"
+                + (f'<p class="note">Mixers on the front: {mix}.</p>' if mix else ""))
     return section(prefix, "front", "Chosen and front architectures",
                    f'<p class="legend">{legend}</p>{body}')
 

@@ -66,8 +66,9 @@ def test_a_bad_relative_to_names_the_field(budgets: dict, expected: str) -> None
 
 def test_search_settings_need_the_anchor_a_profile_names(tmp_path: Path) -> None:
     profile = with_changes(load_profile(ROOT / "device_profiles" / "laptop_cpu.yaml"),
-                           {"budgets": {"relative_to": "lfm2-350m", "ttft_ms": 3000.0, "decode_p50_ms": 40.0}})
+                           {"budgets": {"relative_to": "lfm2-350m", "ttft_ms": 3000.0,
+                                        "decode_p50_ms": 40.0}})
     space = load_space(ROOT / "search_spaces" / "demo.yaml")
-    with pytest.raises(SpecError, match="budgets.relative_to"):
+    with pytest.raises(SpecError, match=r"budgets\.relative_to"):
         SearchSettings(space=space, profile=profile, out_dir=tmp_path)
     assert SearchSettings(space=space, profile=profile, out_dir=tmp_path, anchor=SPEC).anchor == SPEC
