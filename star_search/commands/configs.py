@@ -62,6 +62,9 @@ class SearchGroup:
     # Architectures scored in the study's terms after the trials and drawn in the report as
     # reference points: preset names or arch.json paths, e.g. [lfm2-350m] (search/references.py).
     references: list[str] = field(default_factory=list)
+    # Wall-clock seconds this run (session) may start trials for, as Optuna's `timeout`: trials
+    # running then are finished, then references, report and export as usual; null = no limit.
+    timeout_s: float | None = None
 
     def __post_init__(self) -> None:
         for name, minimum in (("n_trials", 1), ("workers", 1), ("front_k", 1), ("heartbeat_interval_s", 1),
@@ -71,6 +74,8 @@ class SearchGroup:
         _check_nonnegative(self.twin_wait_s, "search.twin_wait_s", "seconds ≥ 0")
         _check_nonnegative(self.prune_margin, "search.prune_margin", "a fraction ≥ 0, e.g. 0.1")
         _check_nonnegative(self.front_noise_z, "search.front_noise_z", "standard deviations ≥ 0, e.g. 1")
+        if self.timeout_s is not None:
+            _check_nonnegative(self.timeout_s, "search.timeout_s", "seconds ≥ 0, or null for no limit")
 
 
 @dataclass

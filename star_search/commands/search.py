@@ -56,7 +56,7 @@ def build_search_settings(command: SearchCommand) -> SearchSettings:
                           pipeline=pipeline, tier_configs=tier_configs, front_k=search.front_k,
                           prune_margin=search.prune_margin, front_noise_z=search.front_noise_z,
                           twin_wait_s=search.twin_wait_s,
-                          references=references(search.references),
+                          references=references(search.references), timeout_s=search.timeout_s,
                           anchor=(resolve_arch(profile.budgets.relative_to, "budgets.relative_to")
                                   if profile.budgets.relative_to is not None else None))
 

@@ -78,7 +78,7 @@ class SearchObjective:
                     raise
                 logger.warning("trial %s was failed by another worker while it still ran (its heartbeat "
                                "went stale); its retry evaluates it again", self.trial_number)
-                if stop is None or trials_to_start(study, stop.n_trials) > 0:
+                if stop is None or (trials_to_start(study, stop.n_trials) > 0 and not stop.out_of_time):
                     continue
             break
         if self.fatal_error is not None:

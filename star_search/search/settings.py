@@ -40,6 +40,7 @@ class SearchSettings:
     prune_margin: float = 0.1  # `predict` prunes only predictions over a budget by more than this
     front_noise_z: float = 1.0  # `front`: a trial beats the candidate's quality only by > z seed spreads
     references: tuple[ArchSpec, ...] = ()  # scored in the study's terms after the trials (references.py)
+    timeout_s: float | None = None  # this session starts no trial after this many seconds (Optuna's timeout)
     anchor: ArchSpec | None = None  # the architecture `profile.budgets.relative_to` names (anchor.py)
 
     def __post_init__(self) -> None:

@@ -9,6 +9,8 @@ the same moment.
 
 from __future__ import annotations
 
+import time
+
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
@@ -36,11 +38,18 @@ def trials_to_start(study: optuna.Study, n_trials: int) -> int:
 
 
 class StopAtTrials:
-    """Optuna callback: stop this worker when `trials_to_start` says no more are needed."""
+    """Optuna callback: stop this worker when `trials_to_start` says no more are needed, or once
+    `deadline` (seconds since the epoch, `search.timeout_s` after the session started) has passed:
+    like Optuna's own `timeout`, a trial that is running then is finished, none is started."""
 
-    def __init__(self, n_trials: int):
+    def __init__(self, n_trials: int, deadline: float | None = None):
         self.n_trials = n_trials
+        self.deadline = deadline
+
+    @property
+    def out_of_time(self) -> bool:
+        return self.deadline is not None and time.time() >= self.deadline
 
     def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
-        if trials_to_start(study, self.n_trials) <= 0:
+        if trials_to_start(study, self.n_trials) <= 0 or self.out_of_time:
             study.stop()

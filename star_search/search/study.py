@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -154,8 +155,9 @@ def latency_predictor(settings: SearchSettings, meter: Meter,
 
 
 def optimize(study: optuna.Study, settings: SearchSettings, echo: Callable[[str], None],
-             progress: Progress = SILENT) -> None:
-    """This process's share of the search: trials until the study (all workers) has enough."""
+             progress: Progress = SILENT, deadline: float | None = None) -> None:
+    """This process's share of the search: trials until the study (all workers) has enough, or
+    until `deadline` (seconds since the epoch) has passed."""
     lock = HostLock(settings.resolved_cache_dir)  # the run's measurements never overlap its training
     runner = ProxyWorker(lock) if settings.parallel_proxies else InlineProxyRunner(lock)
     evaluator = build_evaluator(settings, settings.resolved_pipeline, runner, echo, progress)
@@ -164,8 +166,8 @@ def optimize(study: optuna.Study, settings: SearchSettings, echo: Callable[[str]
         if trials_to_start(study, settings.n_trials) > 0:
             with progress.task("search", settings.n_trials, "trials") as task:
                 task.update(completed=finished_count(study), note=search_note(study))
-                callbacks = [StopAtTrials(settings.n_trials), progress_printer(settings.n_trials, echo),
-                             progress_bar(task)]
+                callbacks = [StopAtTrials(settings.n_trials, deadline),
+                             progress_printer(settings.n_trials, echo), progress_bar(task)]
                 objective.optimize(study, callbacks)  # stops on a full disk or a lost storage
     finally:
         runner.close()
@@ -218,13 +220,17 @@ def run_search(settings: SearchSettings, echo: Callable[[str], None] = print,
     echo(f"study '{study.study_name}' in {redacted(settings.storage_url)}: {done} finished, "
          f"running {max(0, to_start)} more{on_workers}")
     clock = CostClock(study, settings.resolved_cache_dir / "programs", settings.workers)
-    workers = start_workers(settings, settings.workers - 1) if to_start > 1 else []
+    deadline = time.time() + settings.timeout_s if settings.timeout_s is not None else None
+    workers = start_workers(settings, settings.workers - 1, deadline) if to_start > 1 else []
     try:
-        optimize(study, settings, echo, progress)
+        optimize(study, settings, echo, progress, deadline)
     finally:
         failures = join_workers(workers)
     for failure in failures:
         echo(failure)
+    if deadline is not None and time.time() >= deadline and trials_to_start(study, settings.n_trials) > 0:
+        echo(f"stopped after search.timeout_s={settings.timeout_s:g} s with {finished_count(study)} of "
+             f"{settings.n_trials} trials finished; run the same command again to go on")
     score_references(study, settings, echo, progress)
     session = clock.stop(study)
     total = record_session(study, session)

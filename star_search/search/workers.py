@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from star_search.search.settings import SearchSettings
 
 
-def _work(settings: SearchSettings, index: int) -> None:
+def _work(settings: SearchSettings, index: int, deadline: float | None) -> None:
     import optuna
 
     from star_search import logs
@@ -26,15 +26,18 @@ def _work(settings: SearchSettings, index: int) -> None:
 
     start_child()  # a search killed from outside takes its workers with it
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    optimize(open_study(settings, worker=index), settings, lambda line: logs.echo(f"[worker {index}] {line}"))
+    optimize(open_study(settings, worker=index), settings, lambda line: logs.echo(f"[worker {index}] {line}"),
+             deadline=deadline)
 
 
-def start_workers(settings: SearchSettings, count: int) -> list[BaseProcess]:
-    """Start `count` worker processes (numbered from 1; the calling process is worker 0)."""
+def start_workers(settings: SearchSettings, count: int, deadline: float | None = None) -> list[BaseProcess]:
+    """Start `count` worker processes (numbered from 1; the calling process is worker 0), each
+    starting no trial after `deadline` (seconds since the epoch)."""
     context = multiprocessing.get_context("spawn")
     workers = []
     for index in range(1, count + 1):
-        process = context.Process(target=_work, args=(settings, index), name=f"star-search-worker-{index}")
+        process = context.Process(target=_work, args=(settings, index, deadline),
+                                  name=f"star-search-worker-{index}")
         process.start()
         workers.append(process)
     return workers

@@ -55,3 +55,20 @@ def test_a_negative_front_noise_z_names_the_field() -> None:
     with pytest.raises(SpecError, match=r"search\.front_noise_z.*-1"):
         SearchGroup(front_noise_z=-1.0)
     assert SearchGroup(front_noise_z=0.0).front_noise_z == 0.0
+
+
+def test_a_negative_timeout_names_the_field() -> None:
+    from star_search.commands.configs import SearchGroup
+    from star_search.errors import SpecError
+
+    with pytest.raises(SpecError, match=r"search\.timeout_s.*-5"):
+        SearchGroup(timeout_s=-5)
+    assert SearchGroup(timeout_s=600).timeout_s == 600 and SearchGroup().timeout_s is None
+
+
+def test_the_shipping_size_profile_reads_times_relative_to_lfm2_350m() -> None:
+    command = SearchCommand()
+    command.device, command.space, command.search.timeout_s = "laptop_cpu_350m", "lfm2_hybrid_350m", 3600
+    settings = build_search_settings(command)
+    assert settings.anchor is not None and settings.anchor.name == "lfm2-350m"
+    assert settings.profile.budgets.relative_to == "lfm2-350m" and settings.timeout_s == 3600

@@ -158,3 +158,15 @@ def test_references_are_scored_in_the_study_s_terms_once(tiny_settings: SearchSe
     run_search(replace(settings, n_trials=1), echo=again.append)
     assert "reference tiny-reference: already scored in this study" in again
     assert len(open_study(settings).user_attrs[REFERENCES_ATTR]) == 1
+
+
+def test_a_session_out_of_time_finishes_its_trial_and_a_rerun_goes_on(tiny_settings: SearchSettings) -> None:
+    settings = replace(tiny_settings, n_trials=3, timeout_s=0.0)
+    lines: list[str] = []
+    outcome = run_search(settings, echo=lines.append)
+    finished = outcome.n_complete + outcome.n_failed + outcome.n_pruned
+    assert finished == 1, lines  # the trial started before the check is finished, no other starts
+    assert any("stopped after search.timeout_s=0 s with 1 of 3 trials finished" in line for line in lines)
+    assert any(line.startswith("cost of this session") for line in lines)
+    again = run_search(replace(settings, timeout_s=None), echo=lines.append)
+    assert again.n_complete + again.n_failed + again.n_pruned == 3
