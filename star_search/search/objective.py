@@ -70,7 +70,10 @@ class SearchObjective:
         stop = next((c for c in callbacks if isinstance(c, StopAtTrials)), None)
         while True:
             try:
-                study.optimize(self, n_trials=None, catch=(Exception,), callbacks=callbacks)
+                # Optuna checks its timeout before each trial starts: none starts after the deadline.
+                deadline = None if stop is None else stop.deadline
+                timeout = None if deadline is None else max(0.0, deadline - time.time())
+                study.optimize(self, n_trials=None, timeout=timeout, catch=(Exception,), callbacks=callbacks)
             except Exception as err:
                 if self.fatal_error is not None and err is not self.fatal_error:
                     raise self.fatal_error from err
