@@ -95,10 +95,18 @@ def member(trial: FrozenTrial, names: tuple[str, ...]) -> FrontMember:
                        dict(zip(names, values, strict=True)), trial_feasible(trial))
 
 
+STALE_REASON = ("its process stopped before finishing it (killed, or the machine went down): no heartbeat "
+                "for search.grace_period_s, so a later run failed it and queued a retry of the same "
+                "parameters (at most 2)")
+
+
 def _stopped(trial: FrozenTrial) -> StoppedTrial:
     attrs = trial.user_attrs
     if trial.state == TrialState.PRUNED:
         stage, reason = attrs.get("prune_stage", "?"), attrs.get("prune_reason", "")
+    elif "fail_stage" not in attrs and "fail_reason" not in attrs:
+        # Failed by Optuna, not by the evaluator: its heartbeat stopped (fail_stale_trials).
+        stage, reason = "stale", STALE_REASON
     else:
         stage, reason = attrs.get("fail_stage", "?"), attrs.get("fail_reason", "")
     return StoppedTrial(trial.number, trial.state.name, str(stage), str(reason or "(no reason recorded)"),

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+import optuna
 import pytest
+from optuna.trial import TrialState
 from report_study import DOMINATED, FRONT, HOSTILE, INFEASIBLE, OUTCOMES
 
 from star_search.report import collect
@@ -89,3 +91,10 @@ def test_summary_wall_time_from_trials_when_unfinished(contract_study):
     summary = collect(contract_study).summary
     assert summary.busy_seconds == pytest.approx(1.5 * len(OUTCOMES))
     assert summary.wall_seconds is not None and summary.wall_seconds >= 0
+
+
+def test_a_trial_failed_as_stale_says_why() -> None:
+    study = optuna.create_study(directions=["maximize", "minimize"])
+    study.add_trial(optuna.trial.create_trial(state=TrialState.FAIL, user_attrs={"pattern": "cc"}))
+    (stopped,) = collect(study).stopped
+    assert stopped.stage == "stale" and "no heartbeat" in stopped.reason
