@@ -148,6 +148,7 @@ def collect(study: optuna.Study, box: HypervolumeBox | None = None) -> ReportMod
         directions=tuple(d.name.lower() for d in study.directions),
         wall_seconds=wall_seconds(facts["attrs"], trials), busy_seconds=busy_seconds(trials),
         space_info=facts["space_info"], proxy_config=facts["proxy_config"],
+        pipeline=tuple(str(stage) for stage in facts["attrs"].get("pipeline") or ()),
         cost=SearchCost.of(sessions) if (sessions := recorded_sessions(facts["attrs"])) else None)
     box = box or default_box(trials, names, maximize, facts["budgets"])
     by_number = {t.number: t for t in trials}

@@ -45,6 +45,7 @@ class RunSummary:
     space_info: dict[str, Any] = field(default_factory=dict)
     proxy_config: dict[str, Any] = field(default_factory=dict)
     cost: SearchCost | None = None
+    pipeline: tuple[str, ...] = ()  # the search's stages, proxy tiers included (empty when not recorded)
 
 
 @dataclass(frozen=True)

@@ -105,8 +105,11 @@ def summary_section(report: ReportModel, prefix: str = "") -> str:
     if profile_budgets.get("relative_to"):
         rows.append(("times relative to", f"{profile_budgets['relative_to']}, timed in the same rounds as "
                      "each candidate; a time is the candidate's ratio to it × its budget figure"))
-    rows += [("proxy tier", s.proxy_config.get("tier")),
-             ("started", s.started_at), ("finished", s.finished_at),
+    if s.pipeline:
+        rows.append(("pipeline", " → ".join(s.pipeline)))
+    else:
+        rows.append(("proxy tier", s.proxy_config.get("tier")))
+    rows += [("started", s.started_at), ("finished", s.finished_at),
              ("wall time", duration_text(s.wall_seconds)),
              ("time in trials (summed)", duration_text(s.busy_seconds))]
     if s.cost is not None:
@@ -184,9 +187,9 @@ def _beside_text(beside: Beside) -> str:
 def _answer_lines(point: ReferencePoint) -> list[str]:
     """The two answers to "did the search beat it?" (trials with measured latency only)."""
     good, fast = point.fastest_as_good, point.best_as_fast
-    return [f"{point.name}: fastest measured trial with quality at least its own: "
+    return [f"{point.name}: fastest feasible measured trial with quality at least its own: "
             + (_beside_text(good) if good else "none"),
-            f"{point.name}: best quality among measured trials no slower than it (decode and TTFT): "
+            f"{point.name}: best quality among feasible measured trials no slower than it (decode and TTFT): "
             + (_beside_text(fast) if fast else "none")]
 
 

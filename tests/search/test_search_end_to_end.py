@@ -150,8 +150,9 @@ def test_references_are_scored_in_the_study_s_terms_once(tiny_settings: SearchSe
     assert set(point.dominated_by) | set(point.dominates) <= {t.number for t in complete}
     page = render_html(report)
     assert "reference: tiny-reference" in page and "where it falls" in page
-    assert "tiny-reference: fastest measured trial with quality at least its own" in page
-    assert "tiny-reference: best quality among measured trials no slower than it" in page
+    assert "tiny-reference: fastest feasible measured trial with quality at least its own" in page
+    assert "tiny-reference: best quality among feasible measured trials no slower than it" in page
+    assert "<th>pipeline</th><td>static → demo → measure</td>" in page
     assert "Mixers on the front:" in page or not report.front
 
     again: list[str] = []
