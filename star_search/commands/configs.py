@@ -65,14 +65,20 @@ class SearchGroup:
     # Wall-clock seconds this run (session) may start trials for, as Optuna's `timeout`: trials
     # running then are finished, then references, report and export as usual; null = no limit.
     timeout_s: float | None = None
+    # With budgets.relative_to: a candidate timed beside the anchor whose anchor figures are off
+    # their median over the study's earlier pairs by more than anchor_tolerance (a fraction) is
+    # timed again, up to anchor_retimes more times; the pair nearest the median is kept.
+    anchor_tolerance: float = 0.15
+    anchor_retimes: int = 2
 
     def __post_init__(self) -> None:
         for name, minimum in (("n_trials", 1), ("workers", 1), ("front_k", 1), ("heartbeat_interval_s", 1),
-                              ("grace_period_s", 1), ("population_size", 2)):
+                              ("grace_period_s", 1), ("population_size", 2), ("anchor_retimes", 0)):
             _check_int(getattr(self, name), f"search.{name}", minimum)
         _check_seed(self.seed, "search.seed")
         _check_nonnegative(self.twin_wait_s, "search.twin_wait_s", "seconds ≥ 0")
         _check_nonnegative(self.prune_margin, "search.prune_margin", "a fraction ≥ 0, e.g. 0.1")
+        _check_nonnegative(self.anchor_tolerance, "search.anchor_tolerance", "a fraction ≥ 0, e.g. 0.15")
         _check_nonnegative(self.front_noise_z, "search.front_noise_z", "standard deviations ≥ 0, e.g. 1")
         if self.timeout_s is not None:
             _check_nonnegative(self.timeout_s, "search.timeout_s", "seconds ≥ 0, or null for no limit")

@@ -57,6 +57,7 @@ def build_search_settings(command: SearchCommand) -> SearchSettings:
                           prune_margin=search.prune_margin, front_noise_z=search.front_noise_z,
                           twin_wait_s=search.twin_wait_s,
                           references=references(search.references), timeout_s=search.timeout_s,
+                          anchor_tolerance=search.anchor_tolerance, anchor_retimes=search.anchor_retimes,
                           anchor=(resolve_arch(profile.budgets.relative_to, "budgets.relative_to")
                                   if profile.budgets.relative_to is not None else None))
 

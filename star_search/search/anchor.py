@@ -14,11 +14,19 @@ are read the same way (the candidate's prediction over the anchor's, from the sa
 the table's shared errors cancel too. Decode p95 is scaled by the decode p50 ratio (the budgets
 hold no p95). Memory does not drift and is left as measured. The record keeps what was measured
 under `anchor`: the anchor's own figures, the factors and the candidate's unscaled times.
+
+The ratio removes drift shared by the pair, not a disturbance that hits one program's rounds and
+not the other's (in the shipping-size search a neighbour's load doubled the anchor's TTFT in one
+pair, and the candidate read 0.71x of it; timed again, 1.14x). The anchor is timed in every pair,
+so its own figures show such a pair: `deviation` compares them with their median over the study's
+earlier pairs (`usual_figures`), and the measure stage times a pair again when it is off by more
+than the search's `anchor_tolerance` (BENCHMARKS.md: the anchor repeats within ±5% otherwise).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import statistics
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +35,7 @@ from star_search.profiler.device_profile import Budgets
 from star_search.spec import ArchSpec
 
 ANCHOR_ATTR = "anchor"
+_TIMES = ("ttft_ms", "decode_p50_ms")  # the anchor's figures a pair is read by
 _SCALED = {"ttft_ms": "ttft_ms", "decode_p50_ms": "decode_p50_ms", "decode_p95_ms": "decode_p50_ms"}
 
 
@@ -50,7 +59,7 @@ class Anchor:
     def factors(self, anchor_figures: Mapping[str, Any]) -> dict[str, float]:
         """Budget figure over the anchor's figure now, per time figure it scales."""
         out = {}
-        for name, budget in (("ttft_ms", self.ttft_ms), ("decode_p50_ms", self.decode_p50_ms)):
+        for name, budget in zip(_TIMES, (self.ttft_ms, self.decode_p50_ms), strict=True):
             now = float(anchor_figures[name])
             if not now > 0:
                 raise StarSearchError(f"anchor {self.name}: {name} {now!r} is not a positive time")
@@ -75,3 +84,22 @@ class Anchor:
             "unscaled": {name: record.get(name) for name in (*_SCALED, "prefill_tok_s")},
         }
         return out
+
+    def deviation(self, anchor_figures: Mapping[str, Any], usual: Mapping[str, float] | None) -> float:
+        """How far the anchor's figures in this pair are from their usual values: the largest
+        |figure / usual - 1| over TTFT and decode p50; 0 when nothing is usual yet."""
+        if not usual:
+            return 0.0
+        return max(abs(float(anchor_figures[name]) / usual[name] - 1.0) for name in _TIMES)
+
+    def usual_figures(self, records: Iterable[Mapping[str, Any]], device_id: str,
+                      min_pairs: int = 3) -> dict[str, float] | None:
+        """The median of this anchor's figures over earlier pairs on `device_id`: `records` are
+        measurements read by `read` (others are skipped); None with fewer than `min_pairs`."""
+        seen = [record[ANCHOR_ATTR]["figures"] for record in records
+                if isinstance(record.get(ANCHOR_ATTR), Mapping)
+                and record[ANCHOR_ATTR].get("arch_id") == self.spec.arch_id
+                and record.get("device_id") == device_id]
+        if len(seen) < min_pairs:
+            return None
+        return {name: statistics.median(float(figures[name]) for figures in seen) for name in _TIMES}

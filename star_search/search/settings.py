@@ -42,6 +42,8 @@ class SearchSettings:
     references: tuple[ArchSpec, ...] = ()  # scored in the study's terms after the trials (references.py)
     timeout_s: float | None = None  # this session starts no trial after this many seconds (Optuna's timeout)
     anchor: ArchSpec | None = None  # the architecture `profile.budgets.relative_to` names (anchor.py)
+    anchor_tolerance: float = 0.15  # a pair whose anchor is off its study median by more is timed again
+    anchor_retimes: int = 2  # at most this many more times (the pair nearest the median is kept)
 
     def __post_init__(self) -> None:
         if self.profile.budgets.relative_to is not None and self.anchor is None:

@@ -186,7 +186,9 @@ def build_evaluator(settings: SearchSettings, pipeline: tuple[str, ...],
     return CandidateEvaluator(settings.profile, settings.proxy_tiers, JsonCache(cache_dir / "results"),
                               meter, runner, pipeline=pipeline, predictor=predictor,
                               front_k=settings.front_k, prune_margin=settings.prune_margin,
-                              front_noise_z=settings.front_noise_z, anchor=anchor)
+                              front_noise_z=settings.front_noise_z, anchor=anchor,
+                              anchor_tolerance=settings.anchor_tolerance,
+                              anchor_retimes=settings.anchor_retimes)
 
 
 def score_references(study: optuna.Study, settings: SearchSettings, echo: Callable[[str], None] = print,

@@ -64,6 +64,10 @@ def test_a_negative_timeout_names_the_field() -> None:
     with pytest.raises(SpecError, match=r"search\.timeout_s.*-5"):
         SearchGroup(timeout_s=-5)
     assert SearchGroup(timeout_s=600).timeout_s == 600 and SearchGroup().timeout_s is None
+    with pytest.raises(SpecError, match=r"search\.anchor_tolerance.*-0\.1"):
+        SearchGroup(anchor_tolerance=-0.1)
+    with pytest.raises(SpecError, match=r"search\.anchor_retimes.*-1"):
+        SearchGroup(anchor_retimes=-1)
 
 
 def test_the_shipping_size_profile_reads_times_relative_to_lfm2_350m() -> None:
@@ -72,3 +76,4 @@ def test_the_shipping_size_profile_reads_times_relative_to_lfm2_350m() -> None:
     settings = build_search_settings(command)
     assert settings.anchor is not None and settings.anchor.name == "lfm2-350m"
     assert settings.profile.budgets.relative_to == "lfm2-350m" and settings.timeout_s == 3600
+    assert (settings.anchor_tolerance, settings.anchor_retimes) == (0.15, 2)

@@ -72,3 +72,26 @@ def test_search_settings_need_the_anchor_a_profile_names(tmp_path: Path) -> None
     with pytest.raises(SpecError, match=r"budgets\.relative_to"):
         SearchSettings(space=space, profile=profile, out_dir=tmp_path)
     assert SearchSettings(space=space, profile=profile, out_dir=tmp_path, anchor=SPEC).anchor == SPEC
+
+
+def paired(ttft_ms: float, decode_ms: float, arch_id: str = SPEC.arch_id, device: str = "here") -> dict:
+    """A measurement read beside the anchor, as a finished trial records it."""
+    return {"device_id": device, "anchor": {"arch_id": arch_id,
+                                            "figures": {"ttft_ms": ttft_ms, "decode_p50_ms": decode_ms}}}
+
+
+def test_the_usual_anchor_figures_are_the_median_of_earlier_pairs_on_the_device() -> None:
+    records = [paired(3200.0, 48.0), paired(3100.0, 46.0), paired(6350.0, 57.0), paired(3300.0, 50.0),
+               paired(9.0, 9.0, arch_id="other"), paired(9.0, 9.0, device="phone"), {"ttft_ms": 1.0}]
+    usual = anchor().usual_figures(records, "here")
+    assert usual == {"ttft_ms": 3250.0, "decode_p50_ms": 49.0}
+    assert anchor().usual_figures(records[:2], "here") is None  # too few pairs to say what is usual
+    assert anchor().usual_figures(records[:2], "here", min_pairs=2) == {"ttft_ms": 3150.0,
+                                                                         "decode_p50_ms": 47.0}
+
+
+def test_deviation_is_the_worse_of_the_two_times() -> None:
+    usual = {"ttft_ms": 3200.0, "decode_p50_ms": 50.0}
+    assert anchor().deviation({"ttft_ms": 6400.0, "decode_p50_ms": 51.0}, usual) == pytest.approx(1.0)
+    assert anchor().deviation({"ttft_ms": 3200.0, "decode_p50_ms": 45.0}, usual) == pytest.approx(0.1)
+    assert anchor().deviation({"ttft_ms": 1.0, "decode_p50_ms": 1.0}, None) == 0.0

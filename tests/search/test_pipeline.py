@@ -13,9 +13,11 @@ from optuna.trial import FrozenTrial, TrialState
 
 from star_search.errors import SpecError, StarSearchError
 from star_search.json_cache import JsonCache
+from star_search.profiler.device_profile import with_changes
 from star_search.profiler.meter import Meter
 from star_search.proxies.spread import Repeat, measure_spread, recipe_key
 from star_search.proxies.suite import proxy_config_for_tier
+from star_search.search.anchor import Anchor
 from star_search.search.candidate import CandidateEvaluator, StagePruned
 from star_search.search.front_gate import FidelityPoint, dominating_trials
 from star_search.search.pipeline import MULTI_FIDELITY_PIPELINE, parse_pipeline
@@ -164,3 +166,33 @@ def test_candidates_sharing_a_proxy_train_it_once(tmp_path: Path, quick_profile,
     assert runner.trained == ["ca"] and first.proxy == second.proxy
     run.evaluate(other)
     assert len(runner.trained) == 2
+
+
+def test_a_pair_whose_anchor_is_off_its_usual_figures_is_timed_again(tmp_path: Path, quick_profile,
+                                                                      tiny_spec) -> None:
+    """Real pairs timed beside an anchor: with earlier pairs whose anchor took 1000× longer, every
+    pair is off, so it is timed 1 + anchor_retimes times and the nearest kept, with the tries
+    recorded; with earlier pairs like its own, the first try stands; with none, nothing is usual."""
+    anchor_spec = replace(tiny_spec, layers=(LayerSpec("attention"), LayerSpec("attention")), name="anchor")
+    profile = with_changes(quick_profile, {"budgets": {"relative_to": "anchor", "ttft_ms": 100.0,
+                                                       "decode_p50_ms": 10.0}})
+    run = evaluator(tmp_path, profile, ("static", "demo", "measure"),
+                    anchor=Anchor.of(profile.budgets, anchor_spec), anchor_tolerance=0.5, anchor_retimes=2)
+    first = run.evaluate(tiny_spec).latency["anchor"]
+    assert first["usual"] is None and first["tries"] == [0.0]
+
+    def history(scale: float) -> list[FrozenTrial]:
+        record = {"device_id": run.meter.device_id,
+                  "anchor": {"arch_id": anchor_spec.arch_id,
+                             "figures": {name: first["figures"][name] * scale
+                                         for name in ("ttft_ms", "decode_p50_ms")}}}
+        return [optuna.trial.create_trial(state=TrialState.COMPLETE, values=[0.0], user_attrs={"measurement": record})
+                for _ in range(3)]
+
+    other = replace(tiny_spec, layers=(LayerSpec("conv"), LayerSpec("conv")))
+    off = run.evaluate(other, lambda: history(1000.0)).latency["anchor"]
+    assert len(off["tries"]) == 3 and min(off["tries"]) > 0.5
+    assert off["deviation"] == pytest.approx(min(off["tries"]), abs=1e-4) and off["usual"]["ttft_ms"] == first["figures"]["ttft_ms"] * 1000
+    third = replace(tiny_spec, layers=(LayerSpec("attention"), LayerSpec("conv")))
+    usual = run.evaluate(third, lambda: history(1.0)).latency["anchor"]
+    assert len(usual["tries"]) == 1 and usual["deviation"] <= 0.5
