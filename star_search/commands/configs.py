@@ -70,6 +70,13 @@ class SearchGroup:
     # timed again, up to anchor_retimes more times; the pair nearest the median is kept.
     anchor_tolerance: float = 0.15
     anchor_retimes: int = 2
+    # `predict` multiplies each prediction by the median measured/predicted ratio of the study's
+    # measured trials (of the candidate's d_model when 3 or more), from the third measured trial on.
+    correct_predictions: bool = True
+    # Candidates evaluated first, as Optuna's enqueue_trial: mappings of the study's parameter
+    # names (d_model, g0.repeat, g0.r0.s1.mixer, ...) to values, or YAML files listing such
+    # mappings (star_search/search/enqueue.py); each is checked against the space first.
+    enqueue: list[Any] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         for name, minimum in (("n_trials", 1), ("workers", 1), ("front_k", 1), ("heartbeat_interval_s", 1),

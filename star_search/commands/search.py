@@ -22,6 +22,7 @@ from star_search.report import write_report, write_trials_csv
 from star_search.resources import resolve_config
 from star_search.scoring.selection import choose_trial
 from star_search.search import SearchOutcome, run_search
+from star_search.search.enqueue import checked_entries
 from star_search.search.pipeline import is_proxy_stage, parse_pipeline
 from star_search.search.settings import SAMPLERS, SearchSettings
 from star_search.space import load_space
@@ -58,6 +59,8 @@ def build_search_settings(command: SearchCommand) -> SearchSettings:
                           twin_wait_s=search.twin_wait_s,
                           references=references(search.references), timeout_s=search.timeout_s,
                           anchor_tolerance=search.anchor_tolerance, anchor_retimes=search.anchor_retimes,
+                          correct_predictions=search.correct_predictions,
+                          enqueue=tuple(checked_entries(space, search.enqueue)),
                           anchor=(resolve_arch(profile.budgets.relative_to, "budgets.relative_to")
                                   if profile.budgets.relative_to is not None else None))
 

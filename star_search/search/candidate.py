@@ -28,6 +28,7 @@ from star_search.scoring import Figures, budget_constraints
 from star_search.search.anchor import ANCHOR_ATTR, Anchor
 from star_search.search.front_gate import FidelityPoint, dominating_trials
 from star_search.search.pipeline import DEFAULT_PIPELINE, is_proxy_stage
+from star_search.search.prediction_correction import correct, pairs_of
 from star_search.search.proxy_worker import InlineProxyRunner, ProxyWorker
 from star_search.spec import ArchSpec
 
@@ -118,14 +119,15 @@ class CandidateEvaluator:
     `budgets.relative_to`, the architecture every time is read relative to (`anchor.py`);
     `anchor_tolerance`, `anchor_retimes`: a pair whose anchor figures are off their median over the
     study's earlier pairs by more than `anchor_tolerance` (a fraction) is timed again, up to
-    `anchor_retimes` more times, and the pair nearest the median is kept."""
+    `anchor_retimes` more times, and the pair nearest the median is kept; `correct_predictions`:
+    predictions times the study's own measured/predicted ratios (`prediction_correction.py`)."""
 
     def __init__(self, profile: DeviceProfile, proxy_tiers: Mapping[str, ProxyConfig], results: JsonCache,
                  meter: Meter, proxy_runner: ProxyWorker | InlineProxyRunner | None = None,
                  pipeline: Sequence[str] = DEFAULT_PIPELINE, predictor: Predictor | None = None,
                  front_k: int = 1, prune_margin: float = 0.1, front_noise_z: float = 1.0,
                  spreads: SpreadTable | None = None, anchor: Anchor | None = None,
-                 anchor_tolerance: float = 0.15, anchor_retimes: int = 2):
+                 anchor_tolerance: float = 0.15, anchor_retimes: int = 2, correct_predictions: bool = True):
         self.profile = profile
         self.proxy_runner = proxy_runner or InlineProxyRunner()
         self.proxy_tiers = dict(proxy_tiers)
@@ -140,6 +142,7 @@ class CandidateEvaluator:
         self._anchor_prediction: dict[str, Any] | None = None
         self.anchor_tolerance = anchor_tolerance
         self.anchor_retimes = anchor_retimes
+        self.correct_predictions = correct_predictions
         self.front_k = front_k
         self.front_noise_z = front_noise_z
         self.spreads = spreads
@@ -148,7 +151,7 @@ class CandidateEvaluator:
         self.meter = meter
         self.stages: dict[str, Callable[[_Progress, Callable[[], Sequence[FrozenTrial]]], None]] = {
             "static": lambda p, _: self._static(p),
-            "predict": lambda p, _: self._predict(p),
+            "predict": self._predict,
             "front": self._front,
             "measure": self._measure,
         }
@@ -205,13 +208,16 @@ class CandidateEvaluator:
             return {**result, **confidence}
         progress.pending[tier] = wait
 
-    def _predict(self, progress: _Progress) -> None:
+    def _predict(self, progress: _Progress, finished: Callable[[], Sequence[FrozenTrial]]) -> None:
         assert self.predictor is not None
         prediction = self.predictor.predict(progress.target)
         if self.anchor is not None:
             if self._anchor_prediction is None:
                 self._anchor_prediction = self.predictor.predict(self.anchor.spec)
             prediction = self.anchor.read(prediction, self._anchor_prediction)
+        if self.correct_predictions:
+            pairs = pairs_of((trial.user_attrs for trial in finished()), self.meter.device_id)
+            prediction = correct(prediction, progress.target.d_model, pairs)
         progress.prediction = progress.latency = prediction
         figures = self._figures(progress.target, progress.params, prediction)
         constraints = budget_constraints(self.profile.budgets, figures)
@@ -260,7 +266,8 @@ class CandidateEvaluator:
         usual values (a disturbance the ratio would not remove); the pair nearest usual is kept."""
         assert self.anchor is not None
         earlier = (trial.user_attrs.get("measurement") for trial in finished())
-        usual = self.anchor.usual_figures((m for m in earlier if isinstance(m, Mapping)), self.meter.device_id)
+        usual = self.anchor.usual_figures((m for m in earlier if isinstance(m, Mapping)),
+                                          self.meter.device_id)
         tries: list[tuple[float, dict[str, Any]]] = []
         for _ in range(1 + self.anchor_retimes):
             readings = self.meter.measure_together([progress.target, self.anchor.spec], fresh=True,

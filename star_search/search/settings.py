@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from star_search.errors import SpecError
 from star_search.profiler.device_profile import DeviceProfile
@@ -44,6 +45,8 @@ class SearchSettings:
     anchor: ArchSpec | None = None  # the architecture `profile.budgets.relative_to` names (anchor.py)
     anchor_tolerance: float = 0.15  # a pair whose anchor is off its study median by more is timed again
     anchor_retimes: int = 2  # at most this many more times (the pair nearest the median is kept)
+    enqueue: tuple[tuple[str, dict[str, Any]], ...] = ()  # (where, params) evaluated first (enqueue.py)
+    correct_predictions: bool = True  # `predict` × the study's measured/predicted (prediction_correction.py)
 
     def __post_init__(self) -> None:
         if self.profile.budgets.relative_to is not None and self.anchor is None:

@@ -26,6 +26,7 @@ from star_search.scoring.pareto import trial_feasible
 from star_search.search.anchor import Anchor
 from star_search.search.candidate import CandidateEvaluator, Predictor
 from star_search.search.cost import CostClock, SearchCost, SessionCost, record_session
+from star_search.search.enqueue import enqueue
 from star_search.search.front_hypervolume import HYPERVOLUME_ATTR
 from star_search.search.objective import SearchObjective
 from star_search.search.proxy_worker import InlineProxyRunner, ProxyWorker
@@ -188,7 +189,8 @@ def build_evaluator(settings: SearchSettings, pipeline: tuple[str, ...],
                               front_k=settings.front_k, prune_margin=settings.prune_margin,
                               front_noise_z=settings.front_noise_z, anchor=anchor,
                               anchor_tolerance=settings.anchor_tolerance,
-                              anchor_retimes=settings.anchor_retimes)
+                              anchor_retimes=settings.anchor_retimes,
+                              correct_predictions=settings.correct_predictions)
 
 
 def score_references(study: optuna.Study, settings: SearchSettings, echo: Callable[[str], None] = print,
@@ -216,6 +218,10 @@ def run_search(settings: SearchSettings, echo: Callable[[str], None] = print,
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = open_study(settings)
     optuna.storages.fail_stale_trials(study)
+    if settings.enqueue:
+        added = enqueue(study, settings.enqueue)
+        echo(f"search.enqueue: {added} of {len(settings.enqueue)} entries enqueued "
+             f"({len(settings.enqueue) - added} already in the study)")
     done = finished_count(study)
     to_start = trials_to_start(study, settings.n_trials)
     on_workers = f" on {settings.workers} workers" if settings.workers > 1 else ""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from star_search.commands.configs import SearchCommand
@@ -77,3 +79,8 @@ def test_the_shipping_size_profile_reads_times_relative_to_lfm2_350m() -> None:
     assert settings.anchor is not None and settings.anchor.name == "lfm2-350m"
     assert settings.profile.budgets.relative_to == "lfm2-350m" and settings.timeout_s == 3600
     assert (settings.anchor_tolerance, settings.anchor_retimes) == (0.15, 2)
+    assert settings.correct_predictions and settings.enqueue == ()
+    results = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "search-350m"
+    command.search.enqueue = [str(results / "enqueue_conv_attention.yaml")]
+    seeds = build_search_settings(command).enqueue
+    assert len(seeds) == 6 and seeds[0][1]["g0.r0.s2.mixer"] == "attention"
