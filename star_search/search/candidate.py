@@ -8,6 +8,7 @@ stopped early raises `StagePruned` with the reason (a pruned trial).
 
 from __future__ import annotations
 
+import datetime
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from star_search.proxies.spread import SpreadTable, expected_spread
 from star_search.proxies.suite import ProxyConfig
 from star_search.scaling import proxy_spec, target_spec
 from star_search.scoring import Figures, budget_constraints
-from star_search.search.anchor import ANCHOR_ATTR, Anchor
+from star_search.search.anchor import ANCHOR_ATTR, USUAL_WINDOW_S, Anchor
 from star_search.search.front_gate import FidelityPoint, dominating_trials
 from star_search.search.pipeline import DEFAULT_PIPELINE, is_proxy_stage
 from star_search.search.prediction_correction import correct, pairs_of
@@ -118,7 +119,7 @@ class CandidateEvaluator:
     seed spreads of proxy qualities (the shipped table unless given); `anchor`: with
     `budgets.relative_to`, the architecture every time is read relative to (`anchor.py`);
     `anchor_tolerance`, `anchor_retimes`: a pair whose anchor figures are off their median over the
-    study's earlier pairs by more than `anchor_tolerance` (a fraction) is timed again, up to
+    study's pairs of the last hour by more than `anchor_tolerance` (a fraction) is timed again, up to
     `anchor_retimes` more times, and the pair nearest the median is kept; `correct_predictions`:
     predictions times the study's own measured/predicted ratios (`prediction_correction.py`)."""
 
@@ -265,8 +266,11 @@ class CandidateEvaluator:
         """The candidate timed with the anchor, again while the anchor's figures are off their
         usual values (a disturbance the ratio would not remove); the pair nearest usual is kept."""
         assert self.anchor is not None
-        earlier = (trial.user_attrs.get("measurement") for trial in finished())
-        usual = self.anchor.usual_figures((m for m in earlier if isinstance(m, Mapping)),
+        now = datetime.datetime.now()
+        recent = (trial.user_attrs.get("measurement") for trial in finished()
+                  if trial.datetime_complete is not None
+                  and (now - trial.datetime_complete).total_seconds() <= USUAL_WINDOW_S)
+        usual = self.anchor.usual_figures((m for m in recent if isinstance(m, Mapping)),
                                           self.meter.device_id)
         tries: list[tuple[float, dict[str, Any]]] = []
         for _ in range(1 + self.anchor_retimes):

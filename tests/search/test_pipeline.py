@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import math
 import re
 from dataclasses import replace
@@ -172,7 +173,8 @@ def test_a_pair_whose_anchor_is_off_its_usual_figures_is_timed_again(tmp_path: P
                                                                       tiny_spec) -> None:
     """Real pairs timed beside an anchor: with earlier pairs whose anchor took 1000× longer, every
     pair is off, so it is timed 1 + anchor_retimes times and the nearest kept, with the tries
-    recorded; with earlier pairs like its own, the first try stands; with none, nothing is usual."""
+    recorded; with earlier pairs like its own, the first try stands; with none, or only pairs
+    older than an hour, nothing is usual."""
     anchor_spec = replace(tiny_spec, layers=(LayerSpec("attention"), LayerSpec("attention")), name="anchor")
     profile = with_changes(quick_profile, {"budgets": {"relative_to": "anchor", "ttft_ms": 100.0,
                                                        "decode_p50_ms": 10.0}})
@@ -181,13 +183,16 @@ def test_a_pair_whose_anchor_is_off_its_usual_figures_is_timed_again(tmp_path: P
     first = run.evaluate(tiny_spec).latency["anchor"]
     assert first["usual"] is None and first["tries"] == [0.0]
 
-    def history(scale: float) -> list[FrozenTrial]:
+    def history(scale: float, hours_ago: float = 0.0) -> list[FrozenTrial]:
         record = {"device_id": run.meter.device_id,
                   "anchor": {"arch_id": anchor_spec.arch_id,
                              "figures": {name: first["figures"][name] * scale
                                          for name in ("ttft_ms", "decode_p50_ms")}}}
-        return [optuna.trial.create_trial(state=TrialState.COMPLETE, values=[0.0],
-                                          user_attrs={"measurement": record}) for _ in range(3)]
+        trials = [optuna.trial.create_trial(state=TrialState.COMPLETE, values=[0.0],
+                                            user_attrs={"measurement": record}) for _ in range(3)]
+        for trial in trials:
+            trial.datetime_complete = datetime.datetime.now() - datetime.timedelta(hours=hours_ago)
+        return trials
 
     other = replace(tiny_spec, layers=(LayerSpec("conv"), LayerSpec("conv")))
     off = run.evaluate(other, lambda: history(1000.0)).latency["anchor"]
@@ -197,3 +202,7 @@ def test_a_pair_whose_anchor_is_off_its_usual_figures_is_timed_again(tmp_path: P
     third = replace(tiny_spec, layers=(LayerSpec("attention"), LayerSpec("conv")))
     usual = run.evaluate(third, lambda: history(1.0)).latency["anchor"]
     assert len(usual["tries"]) == 1 and usual["deviation"] <= 0.5
+    # Pairs from another session (over an hour ago) do not say what is usual now.
+    fourth = replace(tiny_spec, layers=(LayerSpec("attention"), LayerSpec("attention"), LayerSpec("conv")))
+    stale = run.evaluate(fourth, lambda: history(1000.0, hours_ago=1.5)).latency["anchor"]
+    assert stale["usual"] is None and stale["tries"] == [0.0]
