@@ -75,7 +75,7 @@ def _comparison_table(comparison: Comparison) -> str:
                     f"<td>{esc(s.space)}</td><td>{esc(s.profile.get('name'))}</td>"
                     f"<td class=num>{finished}</td>"
                     f"<td class=num>{s.n_feasible}</td><td class=num>{s.n_front}</td>"
-                    f"<td>{esc(s.chosen_trial)}</td><td class=num>{hv:.4f}</td></tr>")
+                    f"<td>{esc(s.chosen_trial)}</td><td class=num>{hv:.3g}</td></tr>")
     return ('<table class="facts"><thead><tr><th>study</th><th>name</th><th>space</th><th>device</th>'
             "<th>finished</th><th>feasible</th><th>front</th><th>chosen</th><th>hypervolume</th></tr></thead>"
             f'<tbody>{"".join(rows)}</tbody></table>')

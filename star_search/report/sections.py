@@ -80,7 +80,7 @@ def _cards(report: ReportModel) -> str:
     cards = [("trials finished", f"{finished:,}", False), ("feasible", f"{s.n_feasible:,}", False),
              ("infeasible", f"{s.n_infeasible:,}", False), ("on the front", f"{s.n_front:,}", False),
              ("chosen", f"#{chosen.number}" if chosen else "—", bool(chosen and not chosen.feasible)),
-             ("hypervolume", f"{hv:.3f}" if hv is not None else "—", False),
+             ("hypervolume", f"{hv:.3g}" if hv is not None else "—", False),
              ("wall time", duration_text(s.wall_seconds), False)]
     return '<div class="cards">' + "".join(
         f'<div class="card{" bad" if bad else ""}"><div class="value">{esc(value)}</div>'

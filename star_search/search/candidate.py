@@ -109,6 +109,13 @@ class _Progress:
             del self.pending[tier]
 
 
+def _checked(measured: Mapping[str, Any]) -> bool:
+    """False for a measurement read beside the anchor whose anchor figures were never checked
+    (recorded before the check existed: no `tries`)."""
+    beside = measured.get(ANCHOR_ATTR)
+    return not isinstance(beside, Mapping) or "tries" in beside
+
+
 class CandidateEvaluator:
     """Runs a candidate through `pipeline` for one profile; holds the caches (constructed once,
     passed in). `proxy_tiers`: the proxy config of each tier the pipeline names; `results`: the
@@ -256,7 +263,7 @@ class CandidateEvaluator:
         key = (f"beside|{self.meter.device_id}|{self.meter.protocol.key()}|{programs[0].sha256}|"
                f"{programs[1].sha256}")
         cached = self.results.get(key)
-        if cached is None:
+        if cached is None or not _checked(cached):
             cached = self._measure_beside_anchor(progress, finished)
             self.results.put(key, cached)
         progress.latency = cached
@@ -287,6 +294,13 @@ class CandidateEvaluator:
         return kept
 
     # -- the pipeline -----------------------------------------------------------------------
+
+    def reusable(self, record: Mapping[str, Any]) -> bool:
+        """Whether a finished trial's record may stand for another trial of its architecture:
+        not when it is a pair timed beside the anchor before the anchor's figures were checked
+        (`_measure_beside_anchor`), which is measured again instead."""
+        measured = record.get("measurement")
+        return self.anchor is None or not isinstance(measured, Mapping) or _checked(measured)
 
     def _figures(self, target: ArchSpec, params: int, latency: Mapping[str, Any]) -> Figures:
         return Figures(decode_p50_ms=latency["decode_p50_ms"], ttft_ms=latency["ttft_ms"],

@@ -143,7 +143,8 @@ class SearchObjective:
         trial.set_user_attr("arch", spec.to_dict())
         trial.set_user_attr("arch_id", spec.arch_id)
         trial.set_user_attr("pattern", spec.pattern())
-        twin = finished_twin(trial.study, spec.arch_id, trial.number, self.twin_wait_s)
+        twin = finished_twin(trial.study, spec.arch_id, trial.number, self.twin_wait_s,
+                             lambda twin: self.evaluator.reusable(twin.user_attrs))
         if twin is not None:
             values = list(copy_record(twin, trial))
             trial.set_user_attr("duration_s", round(time.perf_counter() - start, 3))

@@ -2,11 +2,11 @@
 
 The latency table is calibrated once, on a few whole models; a search then measures whole models
 of its own through the same path, and those show what is left of the table's error on this
-space. In the shipping-size search (BENCHMARKS.md, "The shipping-size search") every measured
-trial had been predicted too fast, by a median of 13% (TTFT) and 11% (decode p50), and by more at
-d_model 1536 than at 1024: 5 and 6 of 13 within ±10%. Multiplying each prediction by the median
-measured/predicted ratio of the other measured trials of its width put 10 and 12 of 13 within
-±10% (leave one out), so the `predict` stage applies that ratio:
+space. In the shipping-size search (BENCHMARKS.md, "The shipping-size search") the table was
+too fast on the SSM and linear-attention hybrids, more at d_model 1536 than at 1024: 14 and 13 of
+its 22 measured trials within ±10% on TTFT and decode p50. Multiplying each prediction by the
+median measured/predicted ratio of the other measured trials of its width put 19 and 17 within
+±10% (leave one out; a regression on the mixers' shares did no better), so `predict` applies it:
 
 - per figure (TTFT, decode p50 and p95, peak RSS), from the study's finished trials that hold both
   a measurement and a prediction from the same device;

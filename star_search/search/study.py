@@ -136,7 +136,7 @@ def search_note(study: optuna.Study) -> str:
         parts.append(f"best quality {max(t.values[0] for t in complete):.3f}")
         latest = max(complete, key=lambda t: t.number).user_attrs.get(HYPERVOLUME_ATTR)
         if latest is not None:
-            parts.append(f"hypervolume {latest:.3f}")
+            parts.append(f"hypervolume {latest:.3g}")
     return ", ".join(parts)
 
 

@@ -10,7 +10,7 @@ the finished twin's record or, while the twin still runs on another worker, wait
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import optuna
@@ -28,13 +28,15 @@ def _twins(study: optuna.Study, arch_id: str, number: int) -> list[FrozenTrial]:
             and (t.state == TrialState.RUNNING or t.values is not None)]
 
 
-def finished_twin(study: optuna.Study, arch_id: str, number: int, wait_s: float) -> FrozenTrial | None:
-    """A COMPLETE trial of `arch_id` other than `number`; while only RUNNING ones exist, wait up
-    to `wait_s` seconds for one to complete. None when there is none (or it failed)."""
+def finished_twin(study: optuna.Study, arch_id: str, number: int, wait_s: float,
+                  usable: Callable[[FrozenTrial], bool] = lambda _: True) -> FrozenTrial | None:
+    """A COMPLETE trial of `arch_id` other than `number` whose record is `usable`; while only
+    RUNNING ones exist, wait up to `wait_s` seconds for one to complete. None when there is none
+    (or it failed, or no finished one is usable: then the trial is evaluated afresh)."""
     deadline = time.monotonic() + wait_s
     while True:
         twins = _twins(study, arch_id, number)
-        complete = [t for t in twins if t.state == TrialState.COMPLETE]
+        complete = [t for t in twins if t.state == TrialState.COMPLETE and usable(t)]
         if complete:
             return min(complete, key=lambda t: t.number)
         # Only wait for twins that started earlier; two trials that start together must not

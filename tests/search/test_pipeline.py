@@ -180,8 +180,16 @@ def test_a_pair_whose_anchor_is_off_its_usual_figures_is_timed_again(tmp_path: P
                                                        "decode_p50_ms": 10.0}})
     run = evaluator(tmp_path, profile, ("static", "demo", "measure"),
                     anchor=Anchor.of(profile.budgets, anchor_spec), anchor_tolerance=0.5, anchor_retimes=2)
-    first = run.evaluate(tiny_spec).latency["anchor"]
+    first_latency = run.evaluate(tiny_spec).latency
+    first = first_latency["anchor"]
     assert first["usual"] is None and first["tries"] == [0.0]
+    # A pair recorded before the check existed (no `tries`) is timed again, not reused.
+    key = (f"beside|{run.meter.device_id}|{run.meter.protocol.key()}|{run.meter.program(tiny_spec).sha256}|"
+           f"{run.meter.program(anchor_spec).sha256}")
+    unchecked = {**first_latency, "anchor": {k: v for k, v in first.items() if k != "tries"}}
+    run.results.put(key, unchecked)
+    assert not run.reusable({"measurement": unchecked}) and run.reusable({"measurement": first_latency})
+    assert run.evaluate(tiny_spec).latency["anchor"]["tries"] == [0.0]
 
     def history(scale: float, hours_ago: float = 0.0) -> list[FrozenTrial]:
         record = {"device_id": run.meter.device_id,
