@@ -31,6 +31,7 @@ from star_search.search.front_gate import FidelityPoint, dominating_trials
 from star_search.search.pipeline import DEFAULT_PIPELINE, is_proxy_stage
 from star_search.search.prediction_correction import correct, pairs_of
 from star_search.search.proxy_worker import InlineProxyRunner, ProxyWorker
+from star_search.search.twins import REUSED_ATTR
 from star_search.spec import ArchSpec
 
 
@@ -224,7 +225,8 @@ class CandidateEvaluator:
                 self._anchor_prediction = self.predictor.predict(self.anchor.spec)
             prediction = self.anchor.read(prediction, self._anchor_prediction)
         if self.correct_predictions:
-            pairs = pairs_of((trial.user_attrs for trial in finished()), self.meter.device_id)
+            own = (trial.user_attrs for trial in finished() if REUSED_ATTR not in trial.user_attrs)
+            pairs = pairs_of(own, self.meter.device_id)
             prediction = correct(prediction, progress.target.d_model, pairs)
         progress.prediction = progress.latency = prediction
         figures = self._figures(progress.target, progress.params, prediction)
@@ -274,8 +276,9 @@ class CandidateEvaluator:
         usual values (a disturbance the ratio would not remove); the pair nearest usual is kept."""
         assert self.anchor is not None
         now = datetime.datetime.now()
+        # A twin's record is a copy of another trial's pair, not a pair of its own.
         recent = (trial.user_attrs.get("measurement") for trial in finished()
-                  if trial.datetime_complete is not None
+                  if trial.datetime_complete is not None and REUSED_ATTR not in trial.user_attrs
                   and (now - trial.datetime_complete).total_seconds() <= USUAL_WINDOW_S)
         usual = self.anchor.usual_figures((m for m in recent if isinstance(m, Mapping)),
                                           self.meter.device_id)

@@ -20,6 +20,7 @@ from optuna.trial import FrozenTrial, TrialState
 RECORD_ATTRS = ("params", "target_arch", "proxy", "proxy_tiers", "measurement", "prediction", "fidelity",
                 "stage_seconds", "constraint_names", "constraints")
 POLL_S = 2.0
+REUSED_ATTR = "reused_from"  # on a trial that copied a twin's record: the twin's number
 
 
 def _twins(study: optuna.Study, arch_id: str, number: int) -> list[FrozenTrial]:
@@ -58,6 +59,6 @@ def copy_record(twin: FrozenTrial, trial: optuna.Trial) -> Sequence[float]:
             trial.set_user_attr(key, attrs[key])
     for name, value in zip(attrs.get("constraint_names", []), attrs.get("constraints", []), strict=False):
         trial.set_constraint(name, value)
-    trial.set_user_attr("reused_from", twin.number)
+    trial.set_user_attr(REUSED_ATTR, twin.number)
     assert twin.values is not None
     return list(twin.values)

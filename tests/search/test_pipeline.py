@@ -191,13 +191,14 @@ def test_a_pair_whose_anchor_is_off_its_usual_figures_is_timed_again(tmp_path: P
     assert not run.reusable({"measurement": unchecked}) and run.reusable({"measurement": first_latency})
     assert run.evaluate(tiny_spec).latency["anchor"]["tries"] == [0.0]
 
-    def history(scale: float, hours_ago: float = 0.0) -> list[FrozenTrial]:
+    def history(scale: float, hours_ago: float = 0.0, copies: bool = False) -> list[FrozenTrial]:
         record = {"device_id": run.meter.device_id,
                   "anchor": {"arch_id": anchor_spec.arch_id,
                              "figures": {name: first["figures"][name] * scale
                                          for name in ("ttft_ms", "decode_p50_ms")}}}
-        trials = [optuna.trial.create_trial(state=TrialState.COMPLETE, values=[0.0],
-                                            user_attrs={"measurement": record}) for _ in range(3)]
+        attrs = {"measurement": record, **({"reused_from": 0} if copies else {})}
+        trials = [optuna.trial.create_trial(state=TrialState.COMPLETE, values=[0.0], user_attrs=attrs)
+                  for _ in range(3)]
         for trial in trials:
             trial.datetime_complete = datetime.datetime.now() - datetime.timedelta(hours=hours_ago)
         return trials
@@ -214,3 +215,7 @@ def test_a_pair_whose_anchor_is_off_its_usual_figures_is_timed_again(tmp_path: P
     fourth = replace(tiny_spec, layers=(LayerSpec("attention"), LayerSpec("attention"), LayerSpec("conv")))
     stale = run.evaluate(fourth, lambda: history(1000.0, hours_ago=1.5)).latency["anchor"]
     assert stale["usual"] is None and stale["tries"] == [0.0]
+    # Twins copy another trial's pair: they are not pairs of their own.
+    fifth = replace(tiny_spec, layers=(LayerSpec("conv"), LayerSpec("attention"), LayerSpec("conv")))
+    copied = run.evaluate(fifth, lambda: history(1000.0, copies=True)).latency["anchor"]
+    assert copied["usual"] is None and copied["tries"] == [0.0]
