@@ -110,6 +110,11 @@ class _Progress:
             del self.pending[tier]
 
 
+def _own(trials: Sequence[FrozenTrial]) -> list[FrozenTrial]:
+    """The trials that were evaluated themselves: a twin's record is a copy of another's."""
+    return [trial for trial in trials if REUSED_ATTR not in trial.user_attrs]
+
+
 def _checked(measured: Mapping[str, Any]) -> bool:
     """False for a measurement read beside the anchor whose anchor figures were never checked
     (recorded before the check existed: no `tries`)."""
@@ -225,8 +230,7 @@ class CandidateEvaluator:
                 self._anchor_prediction = self.predictor.predict(self.anchor.spec)
             prediction = self.anchor.read(prediction, self._anchor_prediction)
         if self.correct_predictions:
-            own = (trial.user_attrs for trial in finished() if REUSED_ATTR not in trial.user_attrs)
-            pairs = pairs_of(own, self.meter.device_id)
+            pairs = pairs_of((trial.user_attrs for trial in _own(finished())), self.meter.device_id)
             prediction = correct(prediction, progress.target.d_model, pairs)
         progress.prediction = progress.latency = prediction
         figures = self._figures(progress.target, progress.params, prediction)
@@ -276,9 +280,8 @@ class CandidateEvaluator:
         usual values (a disturbance the ratio would not remove); the pair nearest usual is kept."""
         assert self.anchor is not None
         now = datetime.datetime.now()
-        # A twin's record is a copy of another trial's pair, not a pair of its own.
-        recent = (trial.user_attrs.get("measurement") for trial in finished()
-                  if trial.datetime_complete is not None and REUSED_ATTR not in trial.user_attrs
+        recent = (trial.user_attrs.get("measurement") for trial in _own(finished())
+                  if trial.datetime_complete is not None
                   and (now - trial.datetime_complete).total_seconds() <= USUAL_WINDOW_S)
         usual = self.anchor.usual_figures((m for m in recent if isinstance(m, Mapping)),
                                           self.meter.device_id)
