@@ -27,7 +27,10 @@ After the table come diagnostics from whatever else the cache holds: each side's
 its own repeat at the next seed, and the full suite at the fast tier's steps against the
 reference. `--fast-set scoring="probability"` scores the fast tier by the probability of the
 right answer; the reference stays on accuracy (the yardstick), and the report also ranks the
-same fast runs by accuracy, so both scorings are compared on identical training runs.
+same fast runs by accuracy, so both scorings are compared on identical training runs. When
+`--fast-set` / `--reference-set` change a recipe (e.g. `residual_init="depth"` on both), the report
+ends with each changed side against the tier's own recipe at the same seed, and the changed fast
+tier against the unchanged reference: whether a change fixes the tier or moves the yardstick.
 """
 
 from __future__ import annotations
@@ -305,17 +308,7 @@ def diagnostics(patterns: list[str], stored: Stored, kinds: dict[str, ProxyConfi
         found = stored_tau(patterns, stored, a, b)
         print(f"  {label}: " + (f"{found[0]:.3f} ({found[1]} architectures)" if found
                                   else f"not stored (run {how})"))
-    taus = []
-    for fast_seed in (fast.seed, following):
-        for reference_seed in (reference.seed, reference.seed + reference.repeats):
-            found = stored_tau(patterns, stored, ("fast", replace(fast, seed=fast_seed)),
-                               ("reference", replace(reference, seed=reference_seed)))
-            if found:
-                taus.append(found[0])
-                print(f"  fast seed {fast_seed} vs reference seed {reference_seed}: "
-                      f"{found[0]:.3f} ({found[1]} architectures)")
-    if len(taus) > 1:
-        print(f"  mean over these {len(taus)} seed pairings: {statistics.mean(taus):.3f}")
+    seed_pairings(patterns, stored, fast, reference)
     noise_against_gaps(patterns, stored, fast, replace(fast, seed=following), reference)
     # The fast tier against the full suite trained for other lengths: where along the reference's
     # training its ranking sits (the order keeps moving with training at proxy scale).
@@ -326,6 +319,29 @@ def diagnostics(patterns: list[str], stored: Stored, kinds: dict[str, ProxyConfi
         if found:
             print(f"  fast seed {fast.seed} vs the full suite at {steps} steps, seed {reference.seed}: "
                   f"{found[0]:.3f} ({found[1]} architectures)")
+
+
+def against_tier_recipes(patterns: list[str], stored: Stored, kinds: dict[str, ProxyConfig],
+                         tiers: dict[str, ProxyConfig]) -> None:
+    """When `--fast-set` / `--reference-set` change a recipe (say `residual_init`), the changed
+    side against the tier's own recipe at the same seed (how far the change moves its ranking),
+    and the changed fast tier against the unchanged reference (the yardstick before the change),
+    at both of the first two seeds the cache holds. Nothing when no recipe was changed."""
+    changed = [kind for kind in ("fast", "reference")
+               if replace(kinds[kind], seed=0) != replace(tiers[kind], seed=0)]
+    if not changed:
+        return
+    print("\nagainst the tiers' own recipes (Kendall tau-b, architectures that have both runs):")
+    for kind in changed:
+        for offset in (0, kinds[kind].repeats):
+            a, b = (replace(kinds[kind], seed=kinds[kind].seed + offset),
+                    replace(tiers[kind], seed=tiers[kind].seed + offset))
+            found = stored_tau(patterns, stored, (kind, a), (kind, b))
+            if found:
+                print(f"  {kind} (this recipe) vs {kind} (the tier's own), seed {a.seed}: {found[0]:.3f} "
+                      f"({found[1]} architectures)")
+    if "reference" in changed:  # the changed fast tier against the yardstick before the change
+        seed_pairings(patterns, stored, kinds["fast"], tiers["reference"], labels=(" (this recipe)", " (the tier's own)"))
 
 
 def write_spread(path: Path = SHIPPED_SPREAD) -> None:
@@ -352,6 +368,23 @@ def write_spread(path: Path = SHIPPED_SPREAD) -> None:
     for key, bands in table.bands.items():
         for band in bands:
             print(f"  {shipped[key]:<5} {band.set:<8} sd {band.sd:.3f} ({band.describe()}, {band.dof} dof)")
+
+
+def seed_pairings(patterns: list[str], stored: Stored, fast: ProxyConfig, reference: ProxyConfig,
+                  labels: tuple[str, str] = ("", "")) -> None:
+    """The fast tier against the reference at every pairing of their first two seeds (blocks of
+    seeds for a mean) the cache holds, and the mean over the pairings found."""
+    taus = []
+    for fast_seed in (fast.seed, fast.seed + fast.repeats):
+        for reference_seed in (reference.seed, reference.seed + reference.repeats):
+            found = stored_tau(patterns, stored, ("fast", replace(fast, seed=fast_seed)),
+                               ("reference", replace(reference, seed=reference_seed)))
+            if found:
+                taus.append(found[0])
+                print(f"  fast{labels[0]} seed {fast_seed} vs reference{labels[1]} seed {reference_seed}: "
+                      f"{found[0]:.3f} ({found[1]} architectures)")
+    if len(taus) > 1:
+        print(f"  mean over these {len(taus)} seed pairings: {statistics.mean(taus):.3f}")
 
 
 def noise_against_gaps(patterns: list[str], stored: Stored, fast: ProxyConfig, repeat: ProxyConfig,
@@ -428,6 +461,8 @@ def main() -> None:
     done = run_jobs(patterns, kinds, args.workers, args.results, run=not args.report_only)
     report(patterns, done, kinds)
     diagnostics(patterns, load(args.results), kinds)
+    against_tier_recipes(patterns, load(args.results), kinds,
+                         configs(args.ref_steps_multiplier, args.seed, args.threads, device, {}))
 
 
 if __name__ == "__main__":

@@ -123,3 +123,30 @@ def test_write_spread_pools_the_caches_for_todays_tiers(bench: ModuleType, tmp_p
     assert shallow is not None and shallow.sd == pytest.approx(0.2 / 2**0.5)
     assert deep is not None and deep.sd == pytest.approx(0.2 / 2**0.5) and "16–16 layers" in deep.basis
     assert table.lookup(replace(fast, steps=7), 2) is None  # one seed only: no spread
+
+
+def test_a_changed_recipe_is_ranked_against_the_tiers_own(bench: ModuleType, tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """`--reference-set residual_init="depth"`: the changed reference against the tier's own at the
+    same seed, and the changed fast tier against the yardstick before the change; nothing is
+    printed when no recipe was changed."""
+    tiers = bench.configs(4, 0, 1, "cpu", {})
+    kinds = bench.configs(4, 0, 1, "cpu", {"residual_init": "depth"}, {"residual_init": "depth"})
+    patterns = ["ca", "cc", "aa"]
+    qualities = {"ca": 0.5, "cc": 0.1, "aa": 0.3}
+    records = []
+    for side, config in (("fast", kinds["fast"]), ("reference", kinds["reference"]),
+                         ("fast", tiers["fast"]), ("reference", tiers["reference"])):
+        for p in patterns:
+            q = qualities[p] if config is not tiers["reference"] else 1 - qualities[p]  # reversed order
+            records.append({**_run(config, p, q, {}), "kind": side})
+    results = tmp_path / "results.json"
+    results.write_text(json.dumps(records))
+    stored = bench.load(results)
+    bench.against_tier_recipes(patterns, stored, tiers, tiers)
+    assert capsys.readouterr().out == ""
+    bench.against_tier_recipes(patterns, stored, kinds, tiers)
+    out = capsys.readouterr().out
+    assert "fast (this recipe) vs fast (the tier's own), seed 0: 1.000 (3 architectures)" in out
+    assert "reference (this recipe) vs reference (the tier's own), seed 0: -1.000 (3 architectures)" in out
+    assert "fast (this recipe) seed 0 vs reference (the tier's own) seed 0: -1.000 (3 architectures)" in out
