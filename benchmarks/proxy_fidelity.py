@@ -59,6 +59,9 @@ RESULTS_DIR = Path(__file__).resolve().parent / "results"
 RESULTS = {"shallow": RESULTS_DIR / "proxy_fidelity.json", "deep": RESULTS_DIR / "proxy_fidelity_deep.json",
            "deep-held-back": RESULTS_DIR / "proxy_fidelity_deep_held_back.json"}
 SHIPPED_SPREAD = Path(__file__).resolve().parents[1] / "star_search" / "proxies" / SPREAD_FILE
+# A reference run is known by its recipe, not by the multiplier that derived its steps: the same
+# 1200 steps are the reference of a 300-step fast tier at ×4 and of a 600-step one at ×2.
+REFERENCE_TIER = "reference"
 
 
 def configs(multiplier: int, seed: int, threads: int, device: str, fast_overrides: dict[str, Any],
@@ -70,7 +73,7 @@ def configs(multiplier: int, seed: int, threads: int, device: str, fast_override
                                             **fast_overrides})
     full = proxy_config_for_tier("full", **{"seed": seed, "threads": threads, "device": device,
                                             **(reference_overrides or {})})
-    reference = replace(full, tier=f"full, fast steps×{multiplier}", steps=fast.steps * multiplier)
+    reference = replace(full, tier=REFERENCE_TIER, steps=fast.steps * multiplier)
     return {"fast": fast, "reference": reference}
 
 
@@ -102,9 +105,12 @@ def score(kind: str, pattern: str, config: ProxyConfig) -> dict[str, Any]:
 
 def stored_key(record: dict[str, Any]) -> str:
     """A stored record's config as today's `cache_key`: fields added since it was written take
-    their defaults, which are what those runs did (e.g. `scoring` "accuracy"), and a device of
-    "auto" becomes the device the job ran on."""
+    their defaults, which are what those runs did (e.g. `scoring` "accuracy"), a device of
+    "auto" becomes the device the job ran on, and a reference's label is `REFERENCE_TIER`
+    (earlier runs were labelled with their multiplier)."""
     config = json.loads(record["config"])
+    if record["kind"] == "reference":
+        config["tier"] = REFERENCE_TIER
     if config.get("device", "auto") == "auto":
         config["device"] = record["device"]
     return ProxyConfig(**config).cache_key()

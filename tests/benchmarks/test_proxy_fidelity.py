@@ -150,3 +150,17 @@ def test_a_changed_recipe_is_ranked_against_the_tiers_own(bench: ModuleType, tmp
     assert "fast (this recipe) vs fast (the tier's own), seed 0: 1.000 (3 architectures)" in out
     assert "reference (this recipe) vs reference (the tier's own), seed 0: -1.000 (3 architectures)" in out
     assert "fast (this recipe) seed 0 vs reference (the tier's own) seed 0: -1.000 (3 architectures)" in out
+
+
+def test_a_reference_is_found_by_its_recipe_whatever_multiplier_derived_it(bench: ModuleType,
+                                                                          tmp_path: Path) -> None:
+    """A 600-step fast tier at ×2 has the 1200-step reference of the 300-step tier at ×4, stored
+    under its old label ("full, fast steps×4"): it is reused, not trained again."""
+    at_four = bench.configs(4, 0, 1, "cpu", {})["reference"]
+    at_two = bench.configs(2, 0, 1, "cpu", {"steps": 600})["reference"]
+    assert at_two == at_four and at_two.steps == 1200
+    old = {**_run(replace(at_four, tier="full, fast steps×4"), "ca", 0.4, {}), "kind": "reference"}
+    results = tmp_path / "results.json"
+    results.write_text(json.dumps([old]))
+    done = bench.run_jobs(["ca"], {"reference": at_two}, 1, results, run=False)
+    assert done[("reference", "ca")]["quality"] == 0.4
