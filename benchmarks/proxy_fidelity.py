@@ -36,6 +36,7 @@ tier against the unchanged reference: whether a change fixes the tier or moves t
 from __future__ import annotations
 
 import argparse
+import fcntl
 import itertools
 import json
 import math
@@ -194,7 +195,7 @@ def run_jobs(patterns: list[str], kinds: dict[str, ProxyConfig], workers: int, r
                 stored[(record["kind"], record["pattern"], stored_key(record))] = record
                 print(f"  {record['kind']:<9} {record['pattern']:<10} quality {record['quality']:.3f} "
                       f"in {record['seconds']:.0f} s ({record['cpu_seconds']:.0f} s CPU)", flush=True)
-                save(results_path, list(stored.values()))
+                add(results_path, record)
     found = {key: record_for(stored, *key, config) for key, config in wanted.items()}
     return {key: record for key, record in found.items() if record is not None}
 
@@ -212,6 +213,21 @@ def save(path: Path, records: list[dict[str, Any]]) -> None:
     """Write atomically, so that an interrupt never leaves a truncated cache behind."""
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(path, json.dumps(records, indent=1).encode())
+
+
+def add(path: Path, record: dict[str, Any]) -> None:
+    """Add one finished job to the cache as it is on disk now, under an exclusive lock on its
+    folder: two runs sharing a cache (say a fast variant beside a reference run) each add their
+    own records and never write back an older copy over the other's."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        fcntl.flock(folder, fcntl.LOCK_EX)
+        stored = load(path)
+        stored[(record["kind"], record["pattern"], stored_key(record))] = record
+        save(path, list(stored.values()))
+    finally:
+        os.close(folder)  # closing drops the lock
 
 
 def cpu(record: dict[str, Any]) -> str:

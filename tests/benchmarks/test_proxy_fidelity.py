@@ -164,3 +164,32 @@ def test_a_reference_is_found_by_its_recipe_whatever_multiplier_derived_it(bench
     results.write_text(json.dumps([old]))
     done = bench.run_jobs(["ca"], {"reference": at_two}, 1, results, run=False)
     assert done[("reference", "ca")]["quality"] == 0.4
+
+
+def _add_many(path: str, kind: str, count: int) -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("proxy_fidelity_worker", Path(__file__).resolve().parents[2]
+                                                  / "benchmarks" / "proxy_fidelity.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    config = proxy_config_for_tier("fast", device="cpu")
+    for i in range(count):
+        module.add(Path(path), {**_run(replace(config, seed=i), "ca", 0.1, {}), "kind": kind})
+
+
+def test_two_runs_sharing_a_cache_keep_each_others_records(bench: ModuleType, tmp_path: Path) -> None:
+    """A fast variant beside a reference run, both adding to one results file: every record of
+    both is there at the end (each addition merges with the file as it is on disk)."""
+    import multiprocessing
+
+    results = tmp_path / "results.json"
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_add_many, args=(str(results), kind, 15)) for kind in ("fast", "reference")]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+        assert worker.exitcode == 0
+    stored = bench.load(results)
+    assert sorted(kind for kind, _, _ in stored) == ["fast"] * 15 + ["reference"] * 15
