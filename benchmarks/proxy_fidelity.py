@@ -63,6 +63,7 @@ SHIPPED_SPREAD = Path(__file__).resolve().parents[1] / "star_search" / "proxies"
 # A reference run is known by its recipe, not by the multiplier that derived its steps: the same
 # 1200 steps are the reference of a 300-step fast tier at ×4 and of a 600-step one at ×2.
 REFERENCE_TIER = "reference"
+REFERENCE_MULTIPLIER = 4  # the reference trains the full suite for 4x the fast tier's steps
 
 
 def configs(multiplier: int, seed: int, threads: int, device: str, fast_overrides: dict[str, Any],
@@ -442,7 +443,7 @@ def main() -> None:
                              "choose a recipe); each has its own --results file")
     parser.add_argument("--archs", default=None,
                         help="number of architectures (first N of the set) or comma-separated layer strips")
-    parser.add_argument("--ref-steps-multiplier", type=int, default=4)
+    parser.add_argument("--ref-steps-multiplier", type=int, default=REFERENCE_MULTIPLIER)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1, help="torch threads per job")
     parser.add_argument("--seed", type=int, default=0)
@@ -484,7 +485,7 @@ def main() -> None:
     report(patterns, done, kinds)
     diagnostics(patterns, load(args.results), kinds)
     against_tier_recipes(patterns, load(args.results), kinds,
-                         configs(args.ref_steps_multiplier, args.seed, args.threads, device, {}))
+                         configs(REFERENCE_MULTIPLIER, args.seed, args.threads, device, {}))
 
 
 if __name__ == "__main__":
