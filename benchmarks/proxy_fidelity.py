@@ -364,7 +364,8 @@ def against_tier_recipes(patterns: list[str], stored: Stored, kinds: dict[str, P
                 print(f"  {kind} (this recipe) vs {kind} (the tier's own), seed {a.seed}: {found[0]:.3f} "
                       f"({found[1]} architectures)")
     if "reference" in changed:  # the changed fast tier against the yardstick before the change
-        seed_pairings(patterns, stored, kinds["fast"], tiers["reference"], labels=(" (this recipe)", " (the tier's own)"))
+        seed_pairings(patterns, stored, kinds["fast"], tiers["reference"],
+                      labels=(" (this recipe)", " (the tier's own)"))
 
 
 def write_spread(path: Path = SHIPPED_SPREAD) -> None:

@@ -167,12 +167,10 @@ def test_a_reference_is_found_by_its_recipe_whatever_multiplier_derived_it(bench
 
 
 def _add_many(path: str, kind: str, count: int) -> None:
-    import importlib.util
+    """In a spawned process, which inherits sys.path with `benchmarks/` on it (`load_benchmark`)."""
+    import importlib
 
-    spec = importlib.util.spec_from_file_location("proxy_fidelity_worker", Path(__file__).resolve().parents[2]
-                                                  / "benchmarks" / "proxy_fidelity.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = importlib.import_module("proxy_fidelity")
     config = proxy_config_for_tier("fast", device="cpu")
     for i in range(count):
         module.add(Path(path), {**_run(replace(config, seed=i), "ca", 0.1, {}), "kind": kind})
@@ -185,7 +183,8 @@ def test_two_runs_sharing_a_cache_keep_each_others_records(bench: ModuleType, tm
 
     results = tmp_path / "results.json"
     context = multiprocessing.get_context("spawn")
-    workers = [context.Process(target=_add_many, args=(str(results), kind, 15)) for kind in ("fast", "reference")]
+    workers = [context.Process(target=_add_many, args=(str(results), kind, 15))
+               for kind in ("fast", "reference")]
     for worker in workers:
         worker.start()
     for worker in workers:
