@@ -31,6 +31,14 @@ def test_the_shipped_seeds_are_the_conv_attention_candidates_they_say(space) -> 
     assert all(abs(param_count(spec) / 354_483_968 - 1) <= 0.03 for spec in specs)
 
 
+def test_the_few_attention_seeds_are_the_patterns_they_say(space) -> None:
+    """enqueue_few_attention.yaml: two or three GQA layers in 12-15, all at 354M within 3%."""
+    entries = checked_entries(space, [str(SEEDS.with_name("enqueue_few_attention.yaml"))])
+    specs = [sample_arch(space, optuna.trial.FixedTrial(params)) for _, params in entries]
+    assert [spec.pattern() for spec in specs] == ["cccccaccccca", "cccccacccccaccc", "ccaccccaccca"]
+    assert all(abs(param_count(spec) / 354_483_968 - 1) <= 0.03 for spec in specs)
+
+
 def test_an_entry_that_is_not_a_candidate_of_the_space_names_it(space, tmp_path: Path) -> None:
     good = checked_entries(space, [str(SEEDS)])[0][1]
     cases = [({**good, "g0.r0.s0.mixer": "attention"}, r"search\.enqueue\[0\]\.g0\.r0\.s0\.mixer.*attention"),
