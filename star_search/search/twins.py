@@ -40,9 +40,10 @@ def finished_twin(study: optuna.Study, arch_id: str, number: int, wait_s: float,
         complete = [t for t in twins if t.state == TrialState.COMPLETE and usable(t)]
         if complete:
             return min(complete, key=lambda t: t.number)
-        # Only wait for twins that started earlier; two trials that start together must not
-        # wait for each other.
-        earlier = [t for t in twins if t.number < number]
+        # Only wait for twins still running that started earlier: two trials that start together
+        # must not wait for each other, and a finished twin whose record is not usable will not
+        # become usable by waiting.
+        earlier = [t for t in twins if t.number < number and t.state == TrialState.RUNNING]
         if not earlier or time.monotonic() >= deadline:
             return None
         time.sleep(POLL_S)
