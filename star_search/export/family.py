@@ -7,6 +7,11 @@ the published LFM2 family (`star_search.presets`), whose parameter counts are th
 
 Rules (`FamilyRules` holds the constants):
 
+0. **A backbone that already is a size stays as it is.** A dense backbone at the anchor width
+   whose total lands within the tolerance of a dense target is that size's member unchanged
+   (only its name is the size's): the family of a searched 350M backbone has the searched
+   backbone itself at 350m, the very model the search measured, whatever its depth. The
+   other sizes follow rules 1–7.
 1. **Anchor depth.** At the anchor width (1024) the backbone's FFN ratio is kept and the even
    depth whose count is closest to the smallest target is chosen; its attention count is
    `round(fraction · depth)`. For LFM2-350M's pattern this is 16 layers, 6 attention.
@@ -289,6 +294,13 @@ def _check(member: FamilyMember, tolerance: float) -> None:
                               f"cannot be scaled to it by these rules")
 
 
+def _already(backbone: ArchSpec, rules: FamilyRules, target: SizeTarget) -> bool:
+    """Rule 0: `backbone` is a dense model at the anchor width within tolerance of `target`."""
+    dense = not target.is_moe and all(layer.ffn != "moe" for layer in backbone.layers)
+    return (dense and backbone.d_model == rules.anchor_width
+            and abs(param_count(backbone) / target.total - 1.0) <= rules.tolerance)
+
+
 def scale_family(backbone: ArchSpec, rules: FamilyRules = FamilyRules(),
                  targets: tuple[SizeTarget, ...] = FAMILY_TARGETS) -> list[FamilyMember]:
     """The dense ladder and the MoE size of `backbone` (module docstring), each checked to ±3%."""
@@ -297,8 +309,11 @@ def scale_family(backbone: ArchSpec, rules: FamilyRules = FamilyRules(),
     anchor_attention = _attention_count(backbone, anchor_depth)
     members = []
     for target in targets:
-        build = _moe_member if target.is_moe else _dense_member
-        member = build(backbone, rules, target, anchor_depth, anchor_attention)
+        if _already(backbone, rules, target):
+            member = FamilyMember(target, replace(backbone, name=target.name))
+        else:
+            build = _moe_member if target.is_moe else _dense_member
+            member = build(backbone, rules, target, anchor_depth, anchor_attention)
         _check(member, rules.tolerance)
         members.append(member)
     return members

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 import torch
@@ -80,3 +81,15 @@ def test_family_configs_load_in_transformers_with_our_counts(tmp_path) -> None:
         spec = ArchSpec.from_json((member.out_dir / "arch.json").read_text())
         assert sum(p.numel() for p in model.parameters()) == param_count(spec)
     assert json.loads((tmp_path / "8b-a1b" / "config.json").read_text())["model_type"] == "lfm2_moe"
+
+
+def test_a_backbone_already_at_a_size_is_that_member_unchanged() -> None:
+    """Rule 0: the shipping-size search's answer (trial 224, 15 layers, 354M) is its family's 350m
+    member as searched and measured, not a 16-layer re-scaling; the other sizes follow the rules."""
+    searched = replace(PRESETS["lfm2-350m"], ffn_dim=4864, name="lfm2_hybrid_350m",
+                       layers=tuple(LayerSpec(LETTERS[c]) for c in "cccccacccccaccc"))
+    members = {m.target.name: m.spec for m in scale_family(searched)}
+    assert members["350m"] == replace(searched, name="350m")
+    assert members["700m"].n_layers == 16 and members["700m"].count("attention") == 2
+    wider = replace(searched, d_model=1536, n_heads=24)  # off the anchor width: rescaled by the rules
+    assert {m.target.name: m.spec for m in scale_family(wider)}["350m"].d_model == 1024
