@@ -101,6 +101,23 @@ def _check_header(pte_path: str) -> None:
                           f"{header[4:8]!r}, expected b'ET..')")
 
 
+def evict_from_page_cache(pte_path: str) -> str:
+    """Drop the program's clean pages from the kernel's page cache, so that every child loads it
+    from storage rather than from pages an earlier process left behind: on the development VM a
+    350M .pte whose pages had stayed cached decoded up to 1.5x faster than the same file read
+    afresh (BENCHMARKS.md, "The shipping-size search", 2026-12-06 third part), a state that no
+    architecture controls. Returns what was done, for the record: "evicted", or "as found" where
+    the OS has no posix_fadvise (macOS). Pages another process has mapped stay."""
+    if not hasattr(os, "posix_fadvise"):
+        return "as found"
+    fd = os.open(pte_path, os.O_RDONLY)
+    try:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+    return "evicted"
+
+
 def _constant(program: Any, name: str) -> int | None:
     if name not in program.method_names:
         return None
@@ -116,6 +133,7 @@ def run(pte_path: str, protocol: MeasurementProtocol) -> dict[str, Any]:
     from executorch.runtime import Runtime
 
     baseline_rss = _peak_rss_bytes()
+    page_cache = evict_from_page_cache(pte_path)
     program = Runtime.get().load_program(pte_path)
     if _constant(program, "get_llm_ops"):  # attention on ExecuTorch's LLM custom ops
         from star_search.profiler.light_runtime import load_llm_ops_kernels
@@ -183,7 +201,7 @@ def run(pte_path: str, protocol: MeasurementProtocol) -> dict[str, Any]:
     result = {"ttft_samples_ms": ttft_samples, "decode_samples_ms": decode_samples,
               "repeats": len(ttft_samples), "stop_reason": stop_reason,
               "baseline_rss_bytes": baseline_rss, "peak_rss_bytes": _peak_rss_bytes(),
-              "ru_maxrss_bytes": _ru_maxrss_bytes(),
+              "ru_maxrss_bytes": _ru_maxrss_bytes(), "page_cache": page_cache,
               "affinity": sorted(os.sched_getaffinity(0)), "max_seq_len": max_seq_len,
               "os_threads": len(os.listdir("/proc/self/task")), **thread_report}
     if protocol.etdump:  # after the peak RSS is read: the Inspector's imports are not the program's
