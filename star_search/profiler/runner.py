@@ -106,7 +106,7 @@ def evict_from_page_cache(pte_path: str) -> str:
     from storage rather than from pages an earlier process left behind: on the development VM a
     350M .pte whose pages had stayed cached decoded up to 1.5x faster than the same file read
     afresh (BENCHMARKS.md, "The shipping-size search", 2026-12-06 third part), a state that no
-    architecture controls. Returns what was done, for the record: "evicted", or "as found" where
+    architecture controls. Returns what was done, for the child's result line: "evicted", or "as found" where
     the OS has no posix_fadvise (macOS). Pages another process has mapped stay."""
     if not hasattr(os, "posix_fadvise"):
         return "as found"
