@@ -80,7 +80,8 @@ def format_profile(result: ArchProfile, profile: DeviceProfile) -> str:
                     + ("from cache)" if result.program_cached else f"lowered in {result.lowering_s:.1f} s)")),
         ("delegated to XNNPACK", "-" if m.delegated_fraction is None
          else f"{_pct(m.delegated_fraction)} of operator nodes"),
-        ("figures", f"{m.source}" + (", from the measurement cache" if result.measurement_cached else "")),
+        ("figures", f"{m.source}" + (", from the measurement cache" if result.measurement_cached else "")
+                    + (f"; program file's page cache: {m.page_cache}" if m.page_cache else "")),
         ("time to first token", f"{m.ttft_ms:.3f} ms at {m.prompt_len} tokens "
                                 f"({m.prefill_tok_s:,.0f} tok/s prefill), CV {_pct(m.ttft_cv)}"),
         ("decode", f"p50 {m.decode_p50_ms:.3f} ms/token, p95 {m.decode_p95_ms:.3f} ms "

@@ -182,7 +182,7 @@ class LocalBackend(Backend):
             cv_target=protocol.cv_target, stop_reason=result["stop_reason"],
             ttft_samples_ms=result["ttft_samples_ms"], decode_samples_ms=result["decode_samples_ms"],
             peak_rss_bytes=peak_rss, baseline_rss_bytes=int(result["baseline_rss_bytes"]),
-            operator_times=result.get("operator_times", ()))
+            operator_times=result.get("operator_times", ()), page_cache=result.get("page_cache"))
 
     @staticmethod
     def _parse(stdout: str, code: int, stderr: str) -> dict[str, Any]:

@@ -20,6 +20,8 @@ from star_search.errors import SpecError
 from star_search.profiler.protocol import split_repeats
 
 SOURCES: tuple[str, ...] = ("measured", "predicted")
+# The program file's page-cache state when the measuring process loaded it (see `Measurement`).
+PAGE_CACHE_STATES: tuple[str, ...] = ("evicted", "as found", "mixed")
 
 
 def percentile(samples: Sequence[float], q: float) -> float:
@@ -71,6 +73,10 @@ class Measurement:
     delegated_fraction: share of operator nodes delegated to XNNPACK, prefill and decode
         together (from the lowering's coverage report), when the caller knows it.
     agent_url: the agent that ran the job, for measurements taken through the remote backend.
+    page_cache: what the measuring process did with the program file's page cache before loading
+        it (`PAGE_CACHE_STATES`): "evicted" (read afresh from storage), "as found" (the OS could
+        not drop the pages), "mixed" (pooled rounds that differ); None where the backend does not
+        say (the adb runner, records made before 2026-12-06, predictions).
     """
 
     source: str
@@ -99,10 +105,14 @@ class Measurement:
     operator_times: tuple[dict[str, Any], ...] = ()
     delegated_fraction: float | None = None
     agent_url: str | None = None
+    page_cache: str | None = None
 
     def __post_init__(self) -> None:
         if self.source not in SOURCES:
             raise SpecError("measurement.source", self.source, f"one of {list(SOURCES)}")
+        if self.page_cache is not None and self.page_cache not in PAGE_CACHE_STATES:
+            raise SpecError("measurement.page_cache", self.page_cache,
+                            f"one of {list(PAGE_CACHE_STATES)} or null")
         object.__setattr__(self, "ttft_samples_ms", tuple(float(v) for v in self.ttft_samples_ms))
         object.__setattr__(self, "decode_samples_ms",
                            tuple(float(v) for v in self.decode_samples_ms))
@@ -115,7 +125,8 @@ class Measurement:
                      peak_rss_bytes: int, baseline_rss_bytes: int = 0,
                      max_repeats: int | None = None, cv_target: float | None = None,
                      stop_reason: str | None = None,
-                     operator_times: Sequence[dict[str, Any]] = ()) -> Measurement:
+                     operator_times: Sequence[dict[str, Any]] = (),
+                     page_cache: str | None = None) -> Measurement:
         """A measured figure with its summary statistics computed from the samples."""
         ttft_ms = statistics.median(ttft_samples_ms) if ttft_samples_ms else math.nan
         return cls(
@@ -132,7 +143,7 @@ class Measurement:
             max_repeats=max_repeats, cv_target=cv_target, stop_reason=stop_reason,
             ttft_cv=coefficient_of_variation(ttft_samples_ms),
             decode_repeat_cv=decode_repeat_cv(decode_samples_ms, decode_steps),
-            operator_times=tuple(operator_times))
+            operator_times=tuple(operator_times), page_cache=page_cache)
 
     @property
     def decode_tok_s(self) -> float:
@@ -162,7 +173,8 @@ class Measurement:
 def pooled(rounds: Sequence[Measurement]) -> Measurement:
     """One measurement from several rounds of the same program (protocol `rounds`): the samples
     pooled in order, peak RSS the highest round's, baseline RSS the lowest's. stop_reason is
-    "rounds" when there was more than one."""
+    "rounds" when there was more than one; page_cache the rounds' common state, "mixed" when
+    they differ, None when none says."""
     if not rounds:
         raise ValueError("no rounds to pool")
     first = rounds[0]
@@ -179,5 +191,13 @@ def pooled(rounds: Sequence[Measurement]) -> Measurement:
         peak_rss_bytes=max(m.peak_rss_bytes for m in rounds),
         baseline_rss_bytes=min(m.baseline_rss_bytes for m in rounds),
         max_repeats=first.max_repeats, cv_target=first.cv_target, stop_reason="rounds",
-        operator_times=next((m.operator_times for m in rounds if m.operator_times), ()))
+        operator_times=next((m.operator_times for m in rounds if m.operator_times), ()),
+        page_cache=_pooled_page_cache([m.page_cache for m in rounds]))
     return replace(measurement, agent_url=first.agent_url)
+
+
+def _pooled_page_cache(states: Sequence[str | None]) -> str | None:
+    known = {state for state in states if state is not None}
+    if not known:
+        return None
+    return known.pop() if len(known) == 1 and None not in states else "mixed"

@@ -35,6 +35,7 @@ def test_measures_a_real_program(tiny_pte: Path, quick_protocol: MeasurementProt
     assert m.ttft_ms > 0 and m.prefill_tok_s > 0 and m.decode_p50_ms > 0
     assert m.decode_p95_ms >= m.decode_p50_ms and m.decode_cv >= 0
     assert m.peak_rss_bytes >= m.baseline_rss_bytes > 0
+    assert m.page_cache == "evicted"  # the child read the program afresh, and the record says so
 
 
 def test_garbage_program_fails_with_reason(tmp_path: Path, quick_protocol: MeasurementProtocol) -> None:

@@ -40,6 +40,10 @@ def test_round_trip_and_unknown_fields() -> None:
         Measurement.from_dict({**data, "latency": 1.0})
     with pytest.raises(SpecError, match="source"):
         Measurement.from_dict({**data, "source": "guessed"})
+    with pytest.raises(SpecError, match="page_cache"):
+        Measurement.from_dict({**data, "page_cache": "warm"})
+    del data["page_cache"]  # a record written before the field existed still loads
+    assert Measurement.from_dict(data).page_cache is None
 
 
 @pytest.mark.parametrize(("field", "value"), [("threads", 0), ("repeats", 0), ("warmup", -1),
@@ -63,3 +67,11 @@ def test_rounds_pool_their_samples() -> None:
     assert pooled([first]) == first
     with pytest.raises(ValueError, match="different programs"):
         pooled([first, Measurement.from_dict({**second.to_dict(), "program_sha256": "cd" * 32})])
+
+
+@pytest.mark.parametrize(("states", "expected"), [
+    (("evicted", "evicted"), "evicted"), (("evicted", "as found"), "mixed"),
+    (("evicted", None), "mixed"), ((None, None), None)])
+def test_pooled_rounds_keep_their_page_cache_state(states: tuple, expected: str | None) -> None:
+    rounds = [Measurement.from_dict({**_measurement().to_dict(), "page_cache": state}) for state in states]
+    assert pooled(rounds).page_cache == expected
