@@ -102,6 +102,9 @@ class ProxiesGroup:
     repeats: int | None = None  # seeds averaged per candidate (tier default; seed noise / sqrt(repeats))
     residual_init: str | None = None  # "depth": output projections scaled by 1/sqrt(2·layers) at init
     family_weights: Any = None  # {mqar: 2, byte_lm: 0.5}: a family's weight in quality (others 1)
+    # One ladder stage's own overrides, over the ones above: {full: {repeats: 2}} averages two seeds
+    # in the `full` tier only (the front members), the `fast` tier stays one run.
+    tiers: Any = None
 
     def __post_init__(self) -> None:
         if self.seed is not None:

@@ -3,9 +3,10 @@ and the run finished (HTML report, trials CSV, export of the chosen architecture
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from optuna.trial import FrozenTrial
 
@@ -17,7 +18,7 @@ from star_search.export import ExportResult, to_hf_config
 from star_search.logs import echo
 from star_search.profiler.device_profile import load_profile
 from star_search.progress import SILENT, Progress, console_progress
-from star_search.proxies.suite import proxy_config_for_tier
+from star_search.proxies.suite import ProxyConfig, proxy_config_for_tier
 from star_search.report import write_report, write_trials_csv
 from star_search.resources import resolve_config
 from star_search.scoring.selection import choose_trial
@@ -37,16 +38,24 @@ def build_search_settings(command: SearchCommand) -> SearchSettings:
     if search.sampler not in SAMPLERS:
         raise SpecError("search.sampler", search.sampler, f"one of {list(SAMPLERS)}")
     chosen = command.proxies
-    overrides = {k: v for k, v in (("steps", chosen.steps), ("seed", chosen.seed),
-                                   ("threads", chosen.threads), ("scoring", chosen.scoring),
-                                   ("d_model", chosen.d_model), ("repeats", chosen.repeats),
-                                   ("residual_init", chosen.residual_init))
-                 if v is not None}
+    overrides = {name: getattr(chosen, name) for name in TIER_OVERRIDES if getattr(chosen, name) is not None}
     weights = command.proxies.family_weights or {}
-    proxies = proxy_config_for_tier(command.proxies.tier, family_weights=weights, **overrides)
+    proxies = proxy_config_for_tier(chosen.tier, family_weights=weights, **overrides)
     pipeline = parse_pipeline(list(search.pipeline), proxies.tier)
-    tier_configs = {stage: proxy_config_for_tier(stage, family_weights=weights, **overrides)
-                    for stage in pipeline if is_proxy_stage(stage) and stage != proxies.tier}
+    own = tier_overrides(chosen.tiers, [stage for stage in pipeline if is_proxy_stage(stage)])
+
+    def tier_config(tier: str) -> ProxyConfig:
+        if tier not in own:
+            return proxy_config_for_tier(tier, family_weights=weights, **overrides)
+        try:
+            return proxy_config_for_tier(tier, family_weights=weights, **{**overrides, **own[tier]})
+        except SpecError as err:  # name the tier's own entry, not the shared field
+            name = err.field.removeprefix("proxies.")
+            raise SpecError(f"proxies.tiers.{tier}.{name}", err.value, err.expected) from err
+
+    proxies = tier_config(proxies.tier)
+    tier_configs = {stage: tier_config(stage) for stage in pipeline
+                    if is_proxy_stage(stage) and stage != proxies.tier}
     return SearchSettings(space=space, profile=profile, out_dir=Path(command.out_dir),
                           n_trials=search.n_trials, sampler=search.sampler, seed=search.seed,
                           population_size=search.population_size, storage=search.storage,
@@ -63,6 +72,32 @@ def build_search_settings(command: SearchCommand) -> SearchSettings:
                           enqueue=tuple(checked_entries(space, search.enqueue)),
                           anchor=(resolve_arch(profile.budgets.relative_to, "budgets.relative_to")
                                   if profile.budgets.relative_to is not None else None))
+
+
+# `proxies.*` fields a search may set for every proxy tier, or for one tier under `proxies.tiers`.
+TIER_OVERRIDES = ("steps", "seed", "threads", "scoring", "d_model", "repeats", "residual_init")
+
+
+def tier_overrides(tiers: Any, stages: list[str]) -> dict[str, dict[str, Any]]:
+    """`proxies.tiers` ({tier: {field: value}}) checked: every tier a proxy stage of the pipeline,
+    every field one of `TIER_OVERRIDES` (errors name `proxies.tiers.<tier>[.<field>]`)."""
+    if tiers is None:
+        return {}
+    if not isinstance(tiers, Mapping):
+        raise SpecError("proxies.tiers", tiers,
+                        "a mapping of proxy tier to overrides, e.g. {full: {repeats: 2}}")
+    checked: dict[str, dict[str, Any]] = {}
+    for tier, fields in tiers.items():
+        if tier not in stages:
+            raise SpecError(f"proxies.tiers.{tier}", fields,
+                            f"a proxy tier of search.pipeline: one of {stages}")
+        if not isinstance(fields, Mapping):
+            raise SpecError(f"proxies.tiers.{tier}", fields, "a mapping of field to value, e.g. {repeats: 2}")
+        for name, value in fields.items():
+            if name not in TIER_OVERRIDES:
+                raise SpecError(f"proxies.tiers.{tier}.{name}", value, f"one of {list(TIER_OVERRIDES)}")
+        checked[str(tier)] = dict(fields)
+    return checked
 
 
 def references(names: list[str]) -> tuple[ArchSpec, ...]:

@@ -30,8 +30,19 @@ from star_search.proxies.trainer import TrainResult, train_and_evaluate
 from star_search.scaling import proxy_spec
 from star_search.spec import ArchSpec
 
-__all__ = ["TIERS", "ProxyConfig", "SuiteResult", "TaskScore", "all_tasks", "proxy_config_for_tier",
-           "resolve_device", "run_suite", "weighted_quality"]
+__all__ = [
+    "TIERS",
+    "ProxyConfig",
+    "SuiteResult",
+    "TaskScore",
+    "all_tasks",
+    "averaged",
+    "proxy_config_for_tier",
+    "resolve_device",
+    "run_suite",
+    "seed_configs",
+    "weighted_quality",
+]
 
 
 @dataclass(frozen=True)
@@ -170,13 +181,25 @@ def run_suite(spec: ArchSpec, config: ProxyConfig, progress: Progress = SILENT) 
     `config.repeats` > 1, once per seed, the scores averaged."""
     if config.repeats == 1:
         return _run_once(spec, config, progress)
-    runs = [_run_once(spec, replace(config, seed=config.seed + r, repeats=1), progress,
-                      f" (seed {config.seed + r}, {r + 1} of {config.repeats})")
-            for r in range(config.repeats)]
-    return _averaged(runs, config)
+    runs = [_run_once(spec, one, progress, f" (seed {one.seed}, {r + 1} of {config.repeats})")
+            for r, one in enumerate(seed_configs(config))]
+    return averaged(runs, config)
 
 
-def _averaged(runs: list[SuiteResult], config: ProxyConfig) -> SuiteResult:
+def seed_configs(config: ProxyConfig) -> list[ProxyConfig]:
+    """The single runs `config` stands for: itself when `repeats` is 1, else one config per seed
+    (`seed`, `seed + 1`, …) with `repeats` 1. Each is what a cache keys one run by, so a mean of
+    two seeds reuses a stored run of the first."""
+    if config.repeats == 1:
+        return [config]
+    return [replace(config, seed=config.seed + r, repeats=1) for r in range(config.repeats)]
+
+
+def averaged(runs: list[SuiteResult], config: ProxyConfig) -> SuiteResult:
+    """One result from the runs of `seed_configs(config)`: each setting's value the mean of the
+    runs' values (each run's kept in `repeat_values`), times summed, labelled with `config`."""
+    if len(runs) == 1:
+        return runs[0]
     tasks = {}
     for name, first in runs[0].tasks.items():
         values = tuple(run.tasks[name].value for run in runs)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -23,7 +24,7 @@ from star_search.profiler.device_profile import DeviceProfile
 from star_search.profiler.meter import Meter
 from star_search.proxies.proxy_model import proxy_size
 from star_search.proxies.spread import SpreadTable, expected_spread
-from star_search.proxies.suite import ProxyConfig
+from star_search.proxies.suite import ProxyConfig, SuiteResult, averaged, seed_configs
 from star_search.scaling import proxy_spec, target_spec
 from star_search.scoring import Figures, budget_constraints
 from star_search.search.anchor import ANCHOR_ATTR, USUAL_WINDOW_S, Anchor
@@ -108,6 +109,13 @@ class _Progress:
             except Exception as err:
                 raise StageFailure(tier, f"{type(err).__name__}: {err}") from err
             del self.pending[tier]
+
+
+def _mean_of(runs: Sequence[tuple[str, Any]], config: ProxyConfig) -> dict[str, Any]:
+    """The finished single runs (cache key, result dict) of `config` as one result dict."""
+    if len(runs) == 1:
+        return runs[0][1]
+    return averaged([SuiteResult.from_dict(result) for _, result in runs], config).to_dict()
 
 
 def _own(trials: Sequence[FrozenTrial]) -> list[FrozenTrial]:
@@ -200,26 +208,38 @@ class CandidateEvaluator:
         progress.params = self.static_check(progress.target)
 
     def _start_proxies(self, progress: _Progress, tier: str) -> None:
-        """Start (or find cached) the tier's proxy scores; the next stage needing quality waits."""
+        """Start (or find cached) the tier's proxy scores; the next stage needing quality waits.
+        A tier that averages seeds (`repeats` > 1) runs and caches each seed on its own, so a
+        mean of two seeds trains only the seed the cache lacks."""
         config = self.proxy_tiers[tier]
         # Keyed by the proxy model, not the candidate: candidates that differ only in what the
         # proxy scales away (width, head count, vocabulary) train the very same proxy.
-        key = f"proxy|{proxy_spec(progress.spec, proxy_size(config)).arch_id}|{config.cache_key()}"
+        proxy_id = proxy_spec(progress.spec, proxy_size(config)).arch_id
         progress.last_tier = tier
         # The spread rides beside the result, not in the cache: a later measurement of it applies
         # to results trained before it.
         spread = expected_spread(config, progress.spec.n_layers, self.spreads)
         confidence = spread.to_dict() if spread is not None else {}
-        cached = self.results.get(key)
-        if cached is not None:
-            progress.proxy_tiers[tier] = {**cached, **confidence}
+        # A mean stored whole (before seeds were cached one by one) still counts.
+        whole = self.results.get(f"proxy|{proxy_id}|{config.cache_key()}")
+        if whole is not None:
+            progress.proxy_tiers[tier] = {**whole, **confidence}
             return
-        future = self.proxy_runner.submit(progress.spec, config)
+        runs: list[tuple[str, dict[str, Any] | Future[dict[str, Any]]]] = []
+        for one in seed_configs(config):
+            key = f"proxy|{proxy_id}|{one.cache_key()}"
+            cached = self.results.get(key)
+            runs.append((key, cached if cached is not None else self.proxy_runner.submit(progress.spec, one)))
+        if not any(isinstance(run, Future) for _, run in runs):
+            progress.proxy_tiers[tier] = {**_mean_of(runs, config), **confidence}
+            return
 
         def wait() -> dict[str, Any]:
-            result = future.result()
-            self.results.put(key, result)
-            return {**result, **confidence}
+            for index, (key, run) in enumerate(runs):
+                if isinstance(run, Future):
+                    runs[index] = (key, run.result())
+                    self.results.put(key, runs[index][1])
+            return {**_mean_of(runs, config), **confidence}
         progress.pending[tier] = wait
 
     def _predict(self, progress: _Progress, finished: Callable[[], Sequence[FrozenTrial]]) -> None:

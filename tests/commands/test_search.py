@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -9,6 +11,8 @@ import pytest
 from star_search.commands.configs import SearchCommand
 from star_search.commands.search import build_search_settings
 from star_search.errors import SpecError
+
+STAR_SEARCH = [sys.executable, "-c", "from star_search.commands.cli import main; main()"]
 
 
 def test_proxy_overrides_reach_the_tier_and_every_ladder_stage() -> None:
@@ -84,3 +88,38 @@ def test_the_shipping_size_profile_reads_times_relative_to_lfm2_350m() -> None:
     command.search.enqueue = [str(results / "enqueue_conv_attention.yaml")]
     seeds = build_search_settings(command).enqueue
     assert len(seeds) == 6 and seeds[0][1]["g0.r0.s2.mixer"] == "attention"
+
+
+def test_one_tier_of_the_ladder_gets_its_own_overrides() -> None:
+    """`proxies.tiers={full: {repeats: 2}}`: the front members' tier averages two seeds, the fast
+    tier stays one run; the shared overrides still reach both."""
+    command = SearchCommand()
+    command.search.pipeline = ["static", "fast", "front", "full", "measure"]
+    command.proxies.tier, command.proxies.residual_init = "fast", "depth"
+    command.proxies.tiers = {"full": {"repeats": 2}}
+    settings = build_search_settings(command)
+    assert settings.proxies.tier == "fast" and settings.proxies.repeats == 1
+    assert settings.tier_configs["full"].repeats == 2
+    assert settings.proxies.residual_init == settings.tier_configs["full"].residual_init == "depth"
+
+
+@pytest.mark.parametrize(("tiers", "match"), [
+    ({"demo": {"repeats": 2}}, r"proxies\.tiers\.demo.*one of \['fast', 'full'\]"),
+    ({"full": {"lr": 0.1}}, r"proxies\.tiers\.full\.lr.*0\.1.*'repeats'"),
+    ({"full": {"repeats": 0}}, r"proxies\.tiers\.full\.repeats.*0"),
+    ({"full": 2}, r"proxies\.tiers\.full.*2"),
+    ([2], r"proxies\.tiers.*\[2\]")])
+def test_a_bad_tier_override_names_its_entry(tiers: object, match: str) -> None:
+    command = SearchCommand()
+    command.search.pipeline = ["static", "fast", "front", "full", "measure"]
+    command.proxies.tier, command.proxies.tiers = "fast", tiers
+    with pytest.raises(SpecError, match=match):
+        build_search_settings(command)
+
+
+def test_tier_overrides_pass_through_the_command_line(tmp_path: Path) -> None:
+    """Hydra reads `proxies.tiers={...}` into the command; a tier the pipeline lacks is named."""
+    bad = subprocess.run([*STAR_SEARCH, "search", "proxies.tiers={full: {repeats: 2}}"],
+                         capture_output=True, text=True, cwd=tmp_path)
+    assert bad.returncode == 2 and "proxies.tiers.full" in bad.stderr and "['demo']" in bad.stderr
+    assert not list(tmp_path.rglob("*.db")) and not list(tmp_path.rglob("*.pte"))  # nothing ran

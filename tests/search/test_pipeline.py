@@ -16,8 +16,10 @@ from star_search.errors import SpecError, StarSearchError
 from star_search.json_cache import JsonCache
 from star_search.profiler.device_profile import with_changes
 from star_search.profiler.meter import Meter
+from star_search.proxies.proxy_model import proxy_size
 from star_search.proxies.spread import Repeat, measure_spread, recipe_key
-from star_search.proxies.suite import proxy_config_for_tier
+from star_search.proxies.suite import SuiteResult, proxy_config_for_tier
+from star_search.scaling import proxy_spec
 from star_search.search.anchor import Anchor
 from star_search.search.candidate import CandidateEvaluator, StagePruned
 from star_search.search.front_gate import FidelityPoint, dominating_trials
@@ -95,8 +97,8 @@ def tiny_spec() -> ArchSpec:
 
 
 def evaluator(tmp_path: Path, profile, pipeline: tuple[str, ...], runner: InlineProxyRunner | None = None,
-              **kwargs) -> CandidateEvaluator:
-    tiers = {"demo": replace(proxy_config_for_tier("demo"), steps=4, eval_samples=8)}
+              repeats: int = 1, **kwargs) -> CandidateEvaluator:
+    tiers = {"demo": replace(proxy_config_for_tier("demo"), steps=4, eval_samples=8, repeats=repeats)}
     return CandidateEvaluator(profile, tiers, JsonCache(tmp_path / "results"),
                               Meter.for_profile(profile, tmp_path), runner or InlineProxyRunner(),
                               pipeline=pipeline, **kwargs)
@@ -167,6 +169,38 @@ def test_candidates_sharing_a_proxy_train_it_once(tmp_path: Path, quick_profile,
     assert runner.trained == ["ca"] and first.proxy == second.proxy
     run.evaluate(other)
     assert len(runner.trained) == 2
+
+
+class SeedRunner(InlineProxyRunner):
+    def __init__(self) -> None:
+        super().__init__()
+        self.runs: list[tuple[int, int]] = []  # (seed, repeats) of every run submitted
+
+    def submit(self, spec: ArchSpec, config):
+        self.runs.append((config.seed, config.repeats))
+        return super().submit(spec, config)
+
+
+def test_a_tier_averaging_seeds_trains_only_the_seeds_its_cache_lacks(tmp_path: Path, quick_profile,
+                                                                     tiny_spec) -> None:
+    """The search's tier at `repeats=2` after a study ran it at one seed: seed 0 comes from the
+    cache, only seed 1 trains, and the quality is the mean of the two runs'."""
+    runner = SeedRunner()
+    single = evaluator(tmp_path, quick_profile, ("static", "demo", "measure"), runner=runner)
+    one = single.evaluate(tiny_spec).proxy
+    assert runner.runs == [(0, 1)]
+    runner.runs.clear()
+    mean = evaluator(tmp_path, quick_profile, ("static", "demo", "measure"), runner=runner, repeats=2)
+    two = mean.evaluate(tiny_spec).proxy
+    assert runner.runs == [(1, 1)]  # single runs only: seed 0 was cached
+    assert two["config"]["repeats"] == 2
+    second = SuiteResult.from_dict(mean.results.get(
+        f"proxy|{proxy_spec(tiny_spec, proxy_size(mean.proxy_tiers['demo'])).arch_id}|"
+        f"{replace(mean.proxy_tiers['demo'], seed=1, repeats=1).cache_key()}"))
+    assert two["quality"] == pytest.approx((one["quality"] + second.quality) / 2, abs=1e-9)
+    assert all(len(task["repeat_values"]) == 2 for task in two["tasks"].values())
+    runner.runs.clear()
+    assert mean.evaluate(tiny_spec).proxy["quality"] == two["quality"] and runner.runs == []
 
 
 def test_a_pair_whose_anchor_is_off_its_usual_figures_is_timed_again(tmp_path: Path, quick_profile,
