@@ -34,17 +34,12 @@ from star_search.json_cache import JsonCache
 from star_search.proxies.config import ProxyConfig
 from star_search.proxies.proxy_model import proxy_size
 from star_search.proxies.suite import run_suite
+from star_search.report.load import load_study
 from star_search.scaling import proxy_spec
 from star_search.search.references import stored_references
 from star_search.spec import ArchSpec
 
 FIGURES = ("decode_p50_ms", "ttft_ms")
-
-
-def open_study(directory: Path) -> optuna.Study:
-    storage = f"sqlite:///{(directory / 'study.db').resolve()}"
-    (summary,) = optuna.get_all_study_summaries(storage)
-    return optuna.load_study(study_name=summary.study_name, storage=storage)
 
 
 def run_key(spec: ArchSpec, config: ProxyConfig) -> str:
@@ -150,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     directory = Path(args.study)
-    study = open_study(directory)
+    study = load_study(f"sqlite:///{(directory / 'study.db').resolve()}", None)
     seeds = [int(s) for s in args.seeds.split(",")]
     rows = entries(study, [int(n) for n in args.trials.split(",")], args.reference)
     score(rows, seeds, JsonCache(directory / "cache" / "results"), args.workers)

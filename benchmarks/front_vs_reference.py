@@ -36,6 +36,7 @@ from star_search.commands.architectures import resolve_arch
 from star_search.profiler.device_profile import load_profile
 from star_search.profiler.meter import Meter, Reading
 from star_search.report import collect
+from star_search.report.load import load_study
 from star_search.resources import resolve_config
 from star_search.scaling import target_spec
 from star_search.search.references import stored_references
@@ -57,12 +58,6 @@ class PrintedTask:
     def update(self, completed: int | None = None, total: int | None = None, note: str | None = None) -> None:
         if note:
             print(f"{time.strftime('%H:%M:%S')} {note}  (load {load_average()})", flush=True)
-
-
-def open_study(directory: Path) -> optuna.Study:
-    storage = f"sqlite:///{(directory / 'study.db').resolve()}"
-    (summary,) = optuna.get_all_study_summaries(storage)
-    return optuna.load_study(study_name=summary.study_name, storage=storage)
 
 
 def chosen_trials(study: optuna.Study, reference_name: str, max_trials: int) -> list[int]:
@@ -126,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     directory = Path(args.study)
-    study = open_study(directory)
+    study = load_study(f"sqlite:///{(directory / 'study.db').resolve()}", None)
     device = args.device or study.user_attrs.get("device_profile", {}).get("name") or "laptop_cpu_350m"
     profile = load_profile(resolve_config(device, "device_profiles", "device"))
     reference = resolve_arch(args.reference, "--reference")
