@@ -206,6 +206,9 @@ class LatencyValidateCommand(LatencyBuildCommand):
     noise_check: bool = True  # measure each held-out model again in a fresh process (the noise floor)
     # Architectures validated beside the drawn ones: preset names or arch.json paths, e.g. [lfm2-350m].
     extra: list[str] = field(default_factory=list)
+    # With the profile's budgets.relative_to: time each held-out model beside that architecture and
+    # compare predicted with measured ratios to it, as a search against the profile reads them.
+    relative: bool = True
 
 
 COMMANDS = {"presets": PresetsCommand, "search": SearchCommand, "export": ExportCommand,

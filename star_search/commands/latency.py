@@ -13,24 +13,38 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from star_search.commands.architectures import resolve_arch
+from star_search.json_cache import JsonCache
 from star_search.latency.blocks import WidthKey
 from star_search.latency.composition import METRICS, block_costs
 from star_search.latency.predictor import LatencyPredictor
 from star_search.latency.validation import validate
-from star_search.profiler.device_profile import load_profile
+from star_search.profiler.anchor import Anchor
+from star_search.profiler.device_profile import DeviceProfile, load_profile
 from star_search.profiler.meter import Meter
 from star_search.progress import console_progress
 from star_search.resources import resolve_config
+from star_search.scaling import target_spec
 from star_search.space import SearchSpace, load_space
 
 
-def _predictor(device: str, space: str, cache_dir: str) -> tuple[LatencyPredictor, SearchSpace]:
-    profile = load_profile(resolve_config(device, "device_profiles", "device"))
+def _profile(device: str) -> DeviceProfile:
+    return load_profile(resolve_config(device, "device_profiles", "device"))
+
+
+def _predictor(profile: DeviceProfile, space: str, cache_dir: str) -> tuple[LatencyPredictor, SearchSpace]:
     search_space = load_space(resolve_config(space, "search_spaces", "space"))
     root = Path(cache_dir)
     predictor = LatencyPredictor.load_or_build(profile, root / "latency", Meter.for_profile(profile, root),
                                                space=search_space, progress=console_progress())
     return predictor, search_space
+
+
+def _anchor(profile: DeviceProfile) -> Anchor | None:
+    """The architecture the profile's times are read relative to, at the profile's target size."""
+    name = profile.budgets.relative_to
+    if name is None:
+        return None
+    return Anchor.of(profile.budgets, target_spec(resolve_arch(name, "budgets.relative_to"), profile.target))
 
 
 def table_summary(predictor: LatencyPredictor) -> str:
@@ -58,7 +72,7 @@ def table_summary(predictor: LatencyPredictor) -> str:
 
 def run_build(device: str, space: str, cache_dir: str) -> str:
     start = time.perf_counter()
-    predictor, _ = _predictor(device, space, cache_dir)
+    predictor, _ = _predictor(_profile(device), space, cache_dir)
     seconds = time.perf_counter() - start
     summary = {"table": str(predictor.table.path), "table_version": predictor.version,
                "widths": len(predictor.table.widths),
@@ -68,7 +82,14 @@ def run_build(device: str, space: str, cache_dir: str) -> str:
 
 
 def run_validate(device: str, space: str, cache_dir: str, n: int, seed: int, noise_check: bool,
-                 extra: Sequence[str] = ()) -> str:
+                 extra: Sequence[str] = (), relative: bool = True) -> str:
+    """relative: with the profile's `budgets.relative_to`, each held-out model is timed beside that
+    architecture and the predicted ratios to it are validated (`latency/validation.py`); pairs are
+    kept in `<cache_dir>/validation/`."""
     archs = [resolve_arch(name, "extra") for name in extra]  # bad names fail before anything is timed
-    predictor, search_space = _predictor(device, space, cache_dir)
-    return validate(predictor, search_space, n, seed, noise_check=noise_check, extra=archs).report()
+    profile = _profile(device)
+    anchor = _anchor(profile) if relative else None  # a bad budgets.relative_to fails before any timing
+    predictor, search_space = _predictor(profile, space, cache_dir)
+    pairs = JsonCache(Path(cache_dir) / "validation") if anchor is not None else None
+    return validate(predictor, search_space, n, seed, noise_check=noise_check, extra=archs, anchor=anchor,
+                    pairs=pairs).report()

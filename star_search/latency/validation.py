@@ -8,6 +8,17 @@ Held-out models are measured together, round by round, under the calibration's p
 profile's with at least `latency.rounds` rounds), as the calibration models were. With
 `noise_check`, all of them are measured once more, together, in fresh processes: how often two
 measurements of the *same* program agree within ±10% is the noise floor no predictor can beat.
+
+With an `anchor` (a profile's `budgets.relative_to`), models are validated as a search against
+that profile uses the predictor: each held-out model is timed in a pair with the anchor, afresh,
+under the profile's own protocol (`Anchor.beside`, the search's measure stage), and both the
+prediction and the measurement are read relative to the anchor (`Anchor.read`: a time becomes its
+ratio to the anchor's time × the anchor's budget figure). The errors are then errors of predicted
+ratios, which is what decides a candidate's feasibility in such a search; drift of the machine's
+speed shared by the pair cancels in the measurement as it does in the search. The noise check
+times every pair once more. Pairs are cached (`pairs`), so an interrupted validation resumes.
+The correction a study learns from its own measured pairs (`search/prediction_correction.py`) is not
+applied: this validates the table and its calibration.
 """
 
 from __future__ import annotations
@@ -19,8 +30,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from star_search.json_cache import JsonCache
 from star_search.latency.predictor import LatencyPredictor
 from star_search.latency.sampling import draw_archs
+from star_search.profiler.anchor import Anchor
 from star_search.space.schema import SearchSpace
 from star_search.spec import ArchSpec
 
@@ -80,11 +93,12 @@ class ValidationResult:
     space: str
     cases: list[Case]
     seconds: float
+    relative_to: str | None = None  # the anchor every time was read relative to, if any
 
     def summary(self) -> dict[str, Any]:
         summary = {"device": self.device_id, "table_version": self.table_version,
                    "calibration": self.calibration, "space": self.space, "n": len(self.cases),
-                   "seconds": round(self.seconds, 1),
+                   "seconds": round(self.seconds, 1), "relative_to": self.relative_to,
                    **{metric: metric_summary(self.cases, metric) for metric in VALIDATED}}
         if any(case.remeasured is not None for case in self.cases):
             summary["noise_floor"] = {metric: noise_summary(self.cases, metric) for metric in VALIDATED}
@@ -93,8 +107,10 @@ class ValidationResult:
     def report(self) -> str:
         """Human-readable table per metric, then one JSON line of the same figures."""
         summary = self.summary()
+        relative = ("" if self.relative_to is None else
+                    f", each timed beside {self.relative_to} and read relative to it")
         lines = [f"latency table {self.table_version} on {self.device_id}: {len(self.cases)} held-out "
-                 f"architectures from space '{self.space}' measured whole ({self.seconds:.0f} s)",
+                 f"architectures from space '{self.space}' measured whole{relative} ({self.seconds:.0f} s)",
                  f"{'figure':<16} {'within ±10%':>11} {'MAPE':>7} {'median error':>13}"]
         for metric, label in VALIDATED.items():
             s = summary[metric]
@@ -117,34 +133,80 @@ class ValidationResult:
 
 def validate(predictor: LatencyPredictor, space: SearchSpace, n: int, seed: int,
              echo: Callable[[str], None] = print, noise_check: bool = False,
-             extra: Sequence[ArchSpec] = ()) -> ValidationResult:
+             extra: Sequence[ArchSpec] = (), anchor: Anchor | None = None,
+             pairs: JsonCache | None = None) -> ValidationResult:
     """Predict and measure `n` held-out models drawn from `space` (calibration models excluded),
     plus any `extra` architectures (e.g. a published one). They are measured together, as the
     calibration models were (`Meter.measure_together`), and with `noise_check` all of them once
-    more, together, without the cache."""
+    more, together, without the cache. With `anchor`, each is instead timed beside the anchor and
+    read relative to it (module docstring); the anchor itself is not a held-out model, and `pairs`
+    (if given) keeps each timed pair so that a rerun times only the pairs it lacks."""
     start = time.perf_counter()
     calibration = predictor.table.calibrations.get(predictor.calibration or "", {})
     exclude = {arch["arch_id"] for arch in calibration.get("archs", [])}
+    if anchor is not None:
+        exclude.add(anchor.spec.arch_id)
     specs = draw_archs(space, n, seed, predictor.profile.target, exclude=exclude)
     for spec in extra:
         if spec.arch_id not in exclude | {drawn.arch_id for drawn in specs}:
             specs.append(spec)
     predictions = [predictor.predict(spec) for spec in specs]
-    protocol = predictor.calibration_protocol
-    with predictor.progress.task("latency validation", None, "timed runs") as task:
-        measured = predictor.meter.measure_together(specs, protocol, task=task)
-    again = None
-    if noise_check:
-        with predictor.progress.task("latency validation, noise floor", None, "timed runs") as task:
-            again = predictor.meter.measure_together(specs, protocol, fresh=True, task=task)
+    if anchor is None:
+        measured, again = _measured_together(predictor, specs, noise_check)
+    else:
+        anchor_prediction = predictor.predict(anchor.spec)
+        predictions = [anchor.read(prediction, anchor_prediction) for prediction in predictions]
+        measured, again = _measured_beside(predictor, specs, anchor, noise_check, pairs)
     cases = []
     for i, spec in enumerate(specs):
-        remeasured = None if again is None else {m: float(again[i].figures()[m]) for m in VALIDATED}
+        remeasured = None if again is None else {m: float(again[i][m]) for m in VALIDATED}
         cases.append(Case(spec.arch_id, spec.pattern(), spec.d_model,
                           {m: float(predictions[i][m]) for m in VALIDATED},
-                          {m: float(measured[i].figures()[m]) for m in VALIDATED}, remeasured))
+                          {m: float(measured[i][m]) for m in VALIDATED}, remeasured))
         errors = ", ".join(f"{label} {cases[-1].error(m):+.1%}" for m, label in VALIDATED.items())
         echo(f"held-out {len(cases)}/{len(specs)} {cases[-1].pattern:<10} d_model {spec.d_model}: "
              f"{errors}")
     return ValidationResult(predictor.meter.backend.device_id, predictor.version, predictor.calibration,
-                            space.name, cases, time.perf_counter() - start)
+                            space.name, cases, time.perf_counter() - start,
+                            None if anchor is None else anchor.name)
+
+
+Figures = dict[str, Any]
+
+
+def _measured_together(predictor: LatencyPredictor, specs: list[ArchSpec],
+                       noise_check: bool) -> tuple[list[Figures], list[Figures] | None]:
+    """All of `specs` timed together under the calibration's protocol; with `noise_check`, again."""
+    protocol = predictor.calibration_protocol
+    with predictor.progress.task("latency validation", None, "timed runs") as task:
+        measured = predictor.meter.measure_together(specs, protocol, task=task)
+    if not noise_check:
+        return [reading.figures() for reading in measured], None
+    with predictor.progress.task("latency validation, noise floor", None, "timed runs") as task:
+        again = predictor.meter.measure_together(specs, protocol, fresh=True, task=task)
+    return [reading.figures() for reading in measured], [reading.figures() for reading in again]
+
+
+def _measured_beside(predictor: LatencyPredictor, specs: list[ArchSpec], anchor: Anchor, noise_check: bool,
+                     pairs: JsonCache | None) -> tuple[list[Figures], list[Figures] | None]:
+    """Each of `specs` timed in a pair with the anchor and read relative to it, pair after pair
+    (a second pair each with `noise_check`); pairs found in `pairs` are not timed again."""
+    meter = predictor.meter
+    timings = (0, 1) if noise_check else (0,)
+    readings: dict[int, list[Figures]] = {timing: [] for timing in timings}
+    with predictor.progress.task("latency validation beside the anchor", len(specs) * len(timings),
+                                 "pairs") as task:
+        anchor_program = meter.program(anchor.spec).sha256
+        for spec in specs:
+            program = meter.program(spec).sha256
+            for timing in timings:
+                key = (f"validate-beside|{meter.device_id}|{meter.protocol.key()}|{program}|"
+                       f"{anchor_program}|{anchor.ttft_ms!r}|{anchor.decode_p50_ms!r}|{timing}")
+                read = pairs.get(key) if pairs is not None else None
+                if read is None:
+                    read, _ = anchor.beside(meter, spec)
+                    if pairs is not None:
+                        pairs.put(key, read)
+                readings[timing].append(read)
+                task.advance()
+    return readings[0], readings.get(1)

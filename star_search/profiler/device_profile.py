@@ -116,7 +116,7 @@ class Budgets:
 
     relative_to: an architecture (preset name or arch.json path) whose own figures the time
     budgets are. A search then times every candidate in the same rounds as it and reads the
-    candidate's times relative to it (`search/anchor.py`), so a budget holds however the
+    candidate's times relative to it (`profiler/anchor.py`), so a budget holds however the
     machine's speed drifts between the day it was measured and the day of the search."""
 
     decode_p50_ms: float | None = None

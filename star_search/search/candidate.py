@@ -20,6 +20,7 @@ from optuna.trial import FrozenTrial
 from star_search import sizing
 from star_search.errors import StarSearchError
 from star_search.json_cache import JsonCache
+from star_search.profiler.anchor import ANCHOR_ATTR, USUAL_WINDOW_S, Anchor
 from star_search.profiler.device_profile import DeviceProfile
 from star_search.profiler.meter import Meter
 from star_search.proxies.proxy_model import proxy_size
@@ -27,7 +28,6 @@ from star_search.proxies.spread import SpreadTable, expected_spread
 from star_search.proxies.suite import ProxyConfig, SuiteResult, averaged, seed_configs
 from star_search.scaling import proxy_spec, target_spec
 from star_search.scoring import Figures, budget_constraints
-from star_search.search.anchor import ANCHOR_ATTR, USUAL_WINDOW_S, Anchor
 from star_search.search.front_gate import FidelityPoint, dominating_trials
 from star_search.search.pipeline import DEFAULT_PIPELINE, is_proxy_stage
 from star_search.search.prediction_correction import correct, pairs_of
@@ -220,8 +220,9 @@ class CandidateEvaluator:
         # to results trained before it.
         spread = expected_spread(config, progress.spec.n_layers, self.spreads)
         confidence = spread.to_dict() if spread is not None else {}
-        # A mean stored whole (before seeds were cached one by one) still counts.
-        whole = self.results.get(f"proxy|{proxy_id}|{config.cache_key()}")
+        # A mean stored whole (before seeds were cached one by one) still counts. (A one-seed tier's
+        # whole key is its seed's key, looked up below.)
+        whole = self.results.get(f"proxy|{proxy_id}|{config.cache_key()}") if config.repeats > 1 else None
         if whole is not None:
             progress.proxy_tiers[tier] = {**whole, **confidence}
             return
@@ -307,11 +308,9 @@ class CandidateEvaluator:
                                           self.meter.device_id)
         tries: list[tuple[float, dict[str, Any]]] = []
         for _ in range(1 + self.anchor_retimes):
-            readings = self.meter.measure_together([progress.target, self.anchor.spec], fresh=True,
-                                                   before_timing=progress.finish_proxies)
-            anchor_figures = readings[1].record()
-            tries.append((self.anchor.deviation(anchor_figures, usual),
-                          self.anchor.read(readings[0].record(), anchor_figures)))
+            read, anchor_figures = self.anchor.beside(self.meter, progress.target,
+                                                      before_timing=progress.finish_proxies)
+            tries.append((self.anchor.deviation(anchor_figures, usual), read))
             if tries[-1][0] <= self.anchor_tolerance:
                 break
         deviation, kept = min(tries, key=lambda t: t[0])

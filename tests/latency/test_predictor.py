@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from star_search.json_cache import JsonCache
 from star_search.latency import LatencyPredictor, validate
 from star_search.latency.predictor import CALIBRATION_POOL_FACTOR
 from star_search.latency.sampling import draw_archs
-from star_search.profiler.device_profile import parse_profile
+from star_search.profiler.anchor import Anchor
+from star_search.profiler.device_profile import Budgets, parse_profile
 from star_search.profiler.meter import Meter
 from star_search.space import parse_space
 
@@ -99,3 +101,40 @@ def test_reopening_times_nothing_and_validation_reports_json(built):
     for metric in ("ttft_ms", "decode_p50_ms", "peak_rss_bytes"):
         assert 0 <= summary[metric]["within_10pct"] <= 1 and summary[metric]["mape"] >= 0
         assert 0 <= summary["noise_floor"][metric]["within_10pct"] <= 1
+
+
+def test_relative_validation_times_each_model_beside_the_anchor_and_resumes(built, tmp_path):
+    predictor, _, _ = built
+    space = parse_space(SPACE)
+    calibrated = {a["arch_id"] for a in predictor.table.calibrations[predictor.calibration]["archs"]}
+    pool = [spec for spec in draw_archs(space, 16, seed=11, target=predictor.profile.target)
+            if spec.arch_id not in calibrated]
+    anchor = Anchor.of(Budgets(ttft_ms=5.0, decode_p50_ms=0.5, relative_to="anchor"), pool[0])
+    pairs = JsonCache(tmp_path / "pairs")
+    result = validate(predictor, space, n=2, seed=99, echo=lambda line: None, noise_check=True,
+                      extra=[pool[0], pool[1]], anchor=anchor, pairs=pairs)
+    validated = [case.arch_id for case in result.cases]
+    # The anchor is not a held-out model.
+    assert pool[0].arch_id not in validated and pool[1].arch_id in validated
+    assert len(list((tmp_path / "pairs").glob("*.json"))) == 2 * len(validated)  # a pair and its re-timing
+    anchor_prediction = predictor.predict(anchor.spec)
+    drawn = draw_archs(space, 2, seed=99, target=predictor.profile.target,
+                       exclude=calibrated | {anchor.spec.arch_id})
+    specs = {spec.arch_id: spec for spec in [*drawn, pool[1]]}
+    assert set(validated) == set(specs)
+    for case in result.cases:
+        spec = specs[case.arch_id]
+        # Predictions are read as the search reads them: the ratio to the anchor's, times its budget.
+        raw = predictor.predict(spec)
+        assert case.predicted["ttft_ms"] == pytest.approx(raw["ttft_ms"] / anchor_prediction["ttft_ms"] * 5.0)
+        # Memory does not drift and is not scaled.
+        assert case.predicted["peak_rss_bytes"] == pytest.approx(raw["peak_rss_bytes"])
+        assert case.remeasured is not None and case.remeasured != case.measured  # timed twice
+    summary = json.loads(result.report().splitlines()[-1])
+    assert summary["relative_to"] == "anchor" and "noise_floor" in summary
+    assert "each timed beside anchor and read relative to it" in result.report().splitlines()[0]
+    # A rerun reads every pair from the cache: the same figures, nothing timed again.
+    again = validate(predictor, space, n=2, seed=99, echo=lambda line: None, noise_check=True,
+                     extra=[pool[0], pool[1]], anchor=anchor, pairs=pairs)
+    assert [case.measured for case in again.cases] == [case.measured for case in result.cases]
+    assert again.seconds < result.seconds / 2

@@ -14,13 +14,13 @@ from optuna.trial import FrozenTrial, TrialState
 
 from star_search.errors import SpecError, StarSearchError
 from star_search.json_cache import JsonCache
+from star_search.profiler.anchor import Anchor
 from star_search.profiler.device_profile import with_changes
 from star_search.profiler.meter import Meter
 from star_search.proxies.proxy_model import proxy_size
 from star_search.proxies.spread import Repeat, measure_spread, recipe_key
 from star_search.proxies.suite import SuiteResult, proxy_config_for_tier
 from star_search.scaling import proxy_spec
-from star_search.search.anchor import Anchor
 from star_search.search.candidate import CandidateEvaluator, StagePruned
 from star_search.search.front_gate import FidelityPoint, dominating_trials
 from star_search.search.pipeline import MULTI_FIDELITY_PIPELINE, parse_pipeline

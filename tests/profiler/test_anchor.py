@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from star_search.errors import SpecError, StarSearchError
+from star_search.profiler.anchor import Anchor
 from star_search.profiler.device_profile import Budgets, load_profile, with_changes
 from star_search.search import SearchSettings
-from star_search.search.anchor import Anchor
 from star_search.space import load_space
 from star_search.spec import ArchSpec, LayerSpec
 

@@ -9,7 +9,8 @@ timed together with the anchor (LFM2-350M) and each of its times becomes
 
     candidate's time / anchor's time in the same rounds × the anchor's budget figure,
 
-that is, what the candidate would have taken on the day the budgets were measured. Predictions
+that is, what the candidate would have taken on the day the budgets were measured (`beside`
+times such a pair: the search's measure stage and `latency validate` both use it). Predictions
 are read the same way (the candidate's prediction over the anchor's, from the same table), so
 the table's shared errors cancel too. Decode p95 is scaled by the decode p50 ratio (the budgets
 hold no p95). Memory does not drift and is left as measured. The record keeps what was measured
@@ -29,13 +30,16 @@ longer than the evening before, and a check against the whole study timed every 
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from star_search.errors import StarSearchError
 from star_search.profiler.device_profile import Budgets
 from star_search.spec import ArchSpec
+
+if TYPE_CHECKING:
+    from star_search.profiler.meter import Meter
 
 ANCHOR_ATTR = "anchor"
 USUAL_WINDOW_S = 3600.0  # pairs finished this long before count towards the anchor's usual figures
@@ -88,6 +92,15 @@ class Anchor:
             "unscaled": {name: record.get(name) for name in (*_SCALED, "prefill_tok_s")},
         }
         return out
+
+    def beside(self, meter: Meter, spec: ArchSpec,
+               before_timing: Callable[[], None] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+        """`spec` timed afresh together with the anchor under the meter's protocol
+        (`Meter.measure_together`, nothing read from or stored in the measurement cache): `spec`'s
+        record read relative to the anchor's figures of the same rounds (`read`), and those figures."""
+        readings = meter.measure_together([spec, self.spec], fresh=True, before_timing=before_timing)
+        anchor_figures = readings[1].record()
+        return self.read(readings[0].record(), anchor_figures), anchor_figures
 
     def deviation(self, anchor_figures: Mapping[str, Any], usual: Mapping[str, float] | None) -> float:
         """How far the anchor's figures in this pair are from their usual values: the largest
