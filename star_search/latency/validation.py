@@ -17,8 +17,11 @@ ratio to the anchor's time × the anchor's budget figure). The errors are then e
 ratios, which is what decides a candidate's feasibility in such a search; drift of the machine's
 speed shared by the pair cancels in the measurement as it does in the search. The noise check
 times every pair once more. Pairs are cached (`pairs`), so an interrupted validation resumes.
-The correction a study learns from its own measured pairs (`search/prediction_correction.py`) is not
-applied: this validates the table and its calibration.
+
+The errors are given twice: of the table and its calibration alone, and of the predictions as a
+search corrects them by its own measured pairs (`latency/correction.py`, on by default), each
+held-out model's prediction corrected from the *other* held-out models' measured/predicted ratios
+(leave one out), so no model is corrected by its own measurement.
 """
 
 from __future__ import annotations
@@ -27,10 +30,11 @@ import json
 import statistics
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from star_search.json_cache import JsonCache
+from star_search.latency.correction import MIN_PAIRS, MeasuredPair, correct
 from star_search.latency.predictor import LatencyPredictor
 from star_search.latency.sampling import draw_archs
 from star_search.profiler.anchor import Anchor
@@ -68,6 +72,23 @@ def noise_summary(cases: list[Case], metric: str) -> dict[str, Any]:
             "mape": statistics.fmean(abs(e) for e in noise)}
 
 
+def corrected_leave_one_out(cases: list[Case]) -> list[Case]:
+    """`cases` with each prediction corrected as a search corrects it (`correct`), from the
+    measured/predicted ratios of the other cases only."""
+    out = []
+    for i, case in enumerate(cases):
+        others = [MeasuredPair(other.d_model, other.measured, other.predicted)
+                  for j, other in enumerate(cases) if j != i]
+        corrected = correct(case.predicted, case.d_model, others)
+        out.append(replace(case, predicted={m: float(corrected[m]) for m in VALIDATED}))
+    return out
+
+
+def _error_lines(per_metric: dict[str, Any]) -> list[str]:
+    return [f"{label:<16} {per_metric[metric]['within_10pct']:>10.0%} {per_metric[metric]['mape']:>7.1%} "
+            f"{per_metric[metric]['median_error']:>+13.1%}" for metric, label in VALIDATED.items()]
+
+
 def _shown(metric: str, value: float) -> str:
     return f"{value / 2**20:,.1f} MiB" if metric == "peak_rss_bytes" else f"{value:,.3f} ms"
 
@@ -100,6 +121,10 @@ class ValidationResult:
                    "calibration": self.calibration, "space": self.space, "n": len(self.cases),
                    "seconds": round(self.seconds, 1), "relative_to": self.relative_to,
                    **{metric: metric_summary(self.cases, metric) for metric in VALIDATED}}
+        if len(self.cases) > MIN_PAIRS:
+            corrected = corrected_leave_one_out(self.cases)
+            summary["corrected_leave_one_out"] = {metric: metric_summary(corrected, metric)
+                                                  for metric in VALIDATED}
         if any(case.remeasured is not None for case in self.cases):
             summary["noise_floor"] = {metric: noise_summary(self.cases, metric) for metric in VALIDATED}
         return summary
@@ -112,10 +137,11 @@ class ValidationResult:
         lines = [f"latency table {self.table_version} on {self.device_id}: {len(self.cases)} held-out "
                  f"architectures from space '{self.space}' measured whole{relative} ({self.seconds:.0f} s)",
                  f"{'figure':<16} {'within ±10%':>11} {'MAPE':>7} {'median error':>13}"]
-        for metric, label in VALIDATED.items():
-            s = summary[metric]
-            lines.append(f"{label:<16} {s['within_10pct']:>10.0%} {s['mape']:>7.1%} "
-                         f"{s['median_error']:>+13.1%}")
+        lines += _error_lines(summary)
+        if "corrected_leave_one_out" in summary:
+            lines.append("corrected as a search corrects them, each from the other held-out models' "
+                         "measured/predicted ratios (leave one out)")
+            lines += _error_lines(summary["corrected_leave_one_out"])
         if "noise_floor" in summary:
             lines.append("noise floor: the same programs measured again in fresh processes")
             for metric, label in VALIDATED.items():

@@ -20,6 +20,7 @@ from optuna.trial import FrozenTrial
 from star_search import sizing
 from star_search.errors import StarSearchError
 from star_search.json_cache import JsonCache
+from star_search.latency.correction import correct, pairs_of
 from star_search.profiler.anchor import ANCHOR_ATTR, USUAL_WINDOW_S, Anchor
 from star_search.profiler.device_profile import DeviceProfile
 from star_search.profiler.meter import Meter
@@ -30,7 +31,6 @@ from star_search.scaling import proxy_spec, target_spec
 from star_search.scoring import Figures, budget_constraints
 from star_search.search.front_gate import FidelityPoint, dominating_trials
 from star_search.search.pipeline import DEFAULT_PIPELINE, is_proxy_stage
-from star_search.search.prediction_correction import correct, pairs_of
 from star_search.search.proxy_worker import InlineProxyRunner, ProxyWorker
 from star_search.search.twins import REUSED_ATTR
 from star_search.spec import ArchSpec
@@ -142,7 +142,7 @@ class CandidateEvaluator:
     `anchor_tolerance`, `anchor_retimes`: a pair whose anchor figures are off their median over the
     study's pairs of the last hour by more than `anchor_tolerance` (a fraction) is timed again, up to
     `anchor_retimes` more times, and the pair nearest the median is kept; `correct_predictions`:
-    predictions times the study's own measured/predicted ratios (`prediction_correction.py`)."""
+    predictions times the study's own measured/predicted ratios (`latency/correction.py`)."""
 
     def __init__(self, profile: DeviceProfile, proxy_tiers: Mapping[str, ProxyConfig], results: JsonCache,
                  meter: Meter, proxy_runner: ProxyWorker | InlineProxyRunner | None = None,

@@ -46,7 +46,7 @@ class SearchSettings:
     anchor_tolerance: float = 0.15  # a pair whose anchor is off its study median by more is timed again
     anchor_retimes: int = 2  # at most this many more times (the pair nearest the median is kept)
     enqueue: tuple[tuple[str, dict[str, Any]], ...] = ()  # (where, params) evaluated first (enqueue.py)
-    correct_predictions: bool = True  # `predict` × the study's measured/predicted (prediction_correction.py)
+    correct_predictions: bool = True  # `predict` × the study's measured/predicted (latency/correction.py)
 
     def __post_init__(self) -> None:
         if self.profile.budgets.relative_to is not None and self.anchor is None:

@@ -83,7 +83,7 @@ def test_with_relative_budgets_every_candidate_is_timed_beside_the_anchor(tmp_pa
             assert record["ttft_ms"] == pytest.approx(100.0 * ratio)
         assert trial.values[1] == pytest.approx(measured["decode_p50_ms"])
         assert measured["anchor"]["unscaled"]["decode_p50_ms"] != pytest.approx(measured["decode_p50_ms"])
-        # Too few measured trials to correct predictions by (prediction_correction.py) yet.
+        # Too few measured trials to correct predictions by (latency/correction.py) yet.
         assert predicted["correction"]["factors"] == {}
         assert predicted["correction"]["basis"].startswith("none")
         assert measured["anchor"]["tries"] and measured["anchor"]["deviation"] >= 0

@@ -1,10 +1,10 @@
-"""Predictions corrected by the study's own measured/predicted ratios (`prediction_correction.py`)."""
+"""Predictions corrected by the study's own measured/predicted ratios (`latency/correction.py`)."""
 
 from __future__ import annotations
 
 import pytest
 
-from star_search.search.prediction_correction import MIN_PAIRS, MeasuredPair, correct, pairs_of
+from star_search.latency.correction import MIN_PAIRS, MeasuredPair, correct, pairs_of
 
 DEVICE = "local:test"
 
