@@ -7,6 +7,15 @@ SwiGLU's cost per unit of `ffn_dim`, and the MoE feed-forward at its reference s
 (blocks do not simply add: caches, threads and memory reuse differ between small and large
 programs). Costs are clamped at zero, since noise can make a small difference negative.
 
+Memory is composed differently from time. A stack of SSM or linear-attention layers holds no
+more program bytes than a conv stack but peaks hundreds of MiB higher (its prefill's working
+memory), and a model holds that working memory about once, not once per layer (BENCHMARKS.md,
+"the 8da4w table": summed per layer it over-predicted models with many such layers by up to 26%).
+So for memory every mixer block is charged the conv block's per-layer cost, and the stack's excess
+over the conv stack, `working:<kind>`, is charged once per model, for the largest of the kinds it
+uses. (Approximation: a mixer whose weights are larger than a conv block's has its extra weights
+counted once rather than per layer; in the shipped spaces they differ by under 1% of a stack.)
+
 Scaling rules (documented approximations): a SwiGLU block costs `swiglu_per_unit x ffn_dim`;
 the MoE feed-forward's time scales with the routed width `top_k x expert_dim` and its memory with
 the stored width `num_experts x expert_dim`, both relative to the reference (8 experts, top-2,
@@ -26,7 +35,9 @@ from star_search.spec import MIXER_KINDS, ArchSpec
 METRICS: tuple[str, ...] = ("ttft_ms", "decode_p50_ms", "decode_p95_ms", "peak_rss_bytes")
 MEMORY_METRICS = ("peak_rss_bytes",)
 
-BlockCosts = dict[str, float]  # "fixed", "mixer:<kind>", "swiglu_per_unit", "moe_reference"
+# "fixed", "mixer:<kind>", "swiglu_per_unit", "moe_reference"; for memory also "working:<kind>".
+BlockCosts = dict[str, float]
+WORKING = "working:"
 
 
 def block_costs(width: WidthKey, figures: Mapping[str, Mapping[str, float]], stack_layers: int,
@@ -44,6 +55,12 @@ def block_costs(width: WidthKey, figures: Mapping[str, Mapping[str, float]], sta
         if f"stack:{kind}" in figures:
             layer = (get(f"stack:{kind}") - base) / n
             costs[f"mixer:{kind}"] = max(0.0, layer - slope * width.f1)
+    if metric in MEMORY_METRICS:
+        conv = costs["mixer:conv"]
+        for kind in MIXER_KINDS:
+            if f"stack:{kind}" in figures:
+                costs[f"{WORKING}{kind}"] = max(0.0, get(f"stack:{kind}") - get("stack:conv"))
+                costs[f"mixer:{kind}"] = conv
     if "moe" in figures:
         moe_layer = (get("moe") - base) / n
         costs["moe_reference"] = max(0.0, moe_layer - costs["mixer:conv"])
@@ -70,4 +87,6 @@ def compose(spec: ArchSpec, costs: BlockCosts, metric: str) -> float:
             total += costs["moe_reference"] * moe_scale(spec, metric)
         else:
             total += costs["swiglu_per_unit"] * spec.ffn_dim
+    if metric in MEMORY_METRICS:
+        total += max((costs.get(f"{WORKING}{layer.mixer}", 0.0) for layer in spec.layers), default=0.0)
     return total

@@ -97,6 +97,7 @@ class LatencyPredictor:
         self.echo = echo
         self.protocol = table_protocol(profile)
         self.calibration_protocol = calibration_protocol(profile)
+        self._fits: dict[str, dict[str, LinearCorrection]] = {}  # per calibration key
 
     @classmethod
     def open(cls, profile: DeviceProfile, table_dir: Path, meter: Meter,
@@ -163,8 +164,15 @@ class LatencyPredictor:
     # -- calibration --------------------------------------------------------------------------
 
     def corrections(self) -> dict[str, LinearCorrection]:
-        """The fitted line per metric (refitted from the stored calibration points)."""
-        return _fit(self.table.calibrations.get(self.calibration or "", {}).get("archs", []))
+        """The fitted line per metric, refitted from the stored calibration points: their measured
+        figures against their raw sums as the composition makes them now (from each point's stored
+        spec; a point stored without one keeps the raw sum it was calibrated with)."""
+        key = self.calibration or ""
+        if key not in self._fits:
+            points = [{**arch, "raw": self.raw(ArchSpec.from_dict(arch["spec"]))} if "spec" in arch else arch
+                      for arch in self.table.calibrations.get(key, {}).get("archs", [])]
+            self._fits[key] = _fit(points)
+        return self._fits[key]
 
     def calibrate(self, key: str, specs: Sequence[ArchSpec]) -> dict[str, LinearCorrection]:
         """Measure `specs` whole, fit the correction of each metric, store it under `key`."""
@@ -176,7 +184,8 @@ class LatencyPredictor:
             for spec, whole in zip(specs, readings, strict=True):
                 measured = whole.figures()
                 archs.append({"arch_id": spec.arch_id, "pattern": spec.pattern(), "d_model": spec.d_model,
-                              "raw": self.raw(spec), "measured": {m: measured[m] for m in METRICS}})
+                              "spec": spec.to_dict(), "raw": self.raw(spec),
+                              "measured": {m: measured[m] for m in METRICS}})
                 self.echo(f"latency calibration: {spec.pattern()} d_model={spec.d_model} measured whole "
                           f"({whole.seconds:.0f} s)")
         fits = _fit(archs)
@@ -185,6 +194,7 @@ class LatencyPredictor:
                                             "corrections": {m: f.to_dict() for m, f in fits.items()}}
             self.table.save()
         self.calibration = key
+        self._fits.pop(key, None)
         return fits
 
     def build_for_space(self, space: SearchSpace) -> None:
@@ -195,15 +205,33 @@ class LatencyPredictor:
         survey = draw_archs(space, SPACE_SURVEY_DRAWS, settings.seed + 1, self.profile.target,
                             max_draws=SPACE_SURVEY_DRAWS)
         timed = self.ensure(survey)
-        if key not in self.table.calibrations:
+        pool: list[ArchSpec] = []
+        if key not in self.table.calibrations or self._specless(key):
             pool = draw_archs(space, settings.calibration_archs * CALIBRATION_POOL_FACTOR, settings.seed,
                               self.profile.target)
+        if key not in self.table.calibrations:
             self.ensure(pool)
             chosen = spread(pool, lambda spec: self.raw(spec)["ttft_ms"], settings.calibration_archs)
             self.calibrate(key, chosen)
+        elif pool:
+            self._store_specs(key, pool)
         self.calibration = key
         if timed:
             self.echo(f"latency table {self.table.path} built in {time.perf_counter() - start:.0f} s")
+
+    def _specless(self, key: str) -> bool:
+        return any("spec" not in arch for arch in self.table.calibrations[key].get("archs", []))
+
+    def _store_specs(self, key: str, pool: Sequence[ArchSpec]) -> None:
+        """Give calibration points stored before specs were kept their spec, found again in the
+        pool they were chosen from (same draws), so their raw sums follow the composition."""
+        by_id = {spec.arch_id: spec for spec in pool}
+        with self.table.locked():
+            for arch in self.table.calibrations[key].get("archs", []):
+                if "spec" not in arch and arch["arch_id"] in by_id:
+                    arch["spec"] = by_id[arch["arch_id"]].to_dict()
+            self.table.save()
+        self._fits.pop(key, None)
 
     # -- prediction ---------------------------------------------------------------------------
 

@@ -118,3 +118,29 @@ def test_spread_takes_both_ends_and_even_ranks_between() -> None:
     assert spread(values, lambda v: v, 2) == [1.0, 9.0]
     assert spread(values, lambda v: -v, 1) == [5.0]
     assert spread(values, lambda v: v, 10) == sorted(values)
+
+
+def test_working_memory_is_held_once_per_model_not_once_per_layer():
+    """Memory stacks: an SSM stack stores what a conv stack stores plus a prefill working memory
+    (here 300) that a model holds once; a model with three SSM layers is charged it once, as one
+    with one SSM layer, and each SSM block weighs what a conv block weighs."""
+    n = 4
+    conv_block, working = 10.0, 300.0
+    figures = {"base": 600.0, "stack:conv": 600.0 + n * conv_block, "ffn2": 600.0 + n * conv_block + 50.0,
+               "stack:attention": 600.0 + n * conv_block, "stack:ssm": 600.0 + n * conv_block + working,
+               "moe": 700.0 + n * conv_block}
+    costs = block_costs(WIDTH, {k: {"peak_rss_bytes": v} for k, v in figures.items()}, n, "peak_rss_bytes")
+    assert costs["mixer:ssm"] == pytest.approx(costs["mixer:conv"])
+    assert costs["working:ssm"] == pytest.approx(working) and costs["working:attention"] == 0.0
+
+    def model(*mixers: str) -> ArchSpec:
+        return ArchSpec(d_model=64, layers=tuple(LayerSpec(m) for m in mixers), n_heads=4, n_kv_heads=2,
+                        head_dim=16, ffn_dim=128, vocab_size=256)
+
+    one, three = model("conv", "ssm", "conv", "conv"), model("ssm", "ssm", "conv", "ssm")
+    assert compose(three, costs, "peak_rss_bytes") == pytest.approx(compose(one, costs, "peak_rss_bytes"))
+    assert compose(one, costs, "peak_rss_bytes") - compose(model("conv", "conv", "conv", "conv"), costs,
+                                                           "peak_rss_bytes") == pytest.approx(working)
+    # Time still adds per layer.
+    assert block_costs(WIDTH, {k: {"ttft_ms": v} for k, v in figures.items()}, n, "ttft_ms")["mixer:ssm"] > \
+        costs["mixer:conv"]
