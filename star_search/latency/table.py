@@ -41,7 +41,9 @@ def table_version(settings: dict[str, Any]) -> str:
 @dataclass
 class LatencyTable:
     """widths: width text -> {"width": WidthKey fields, "components": name -> figures};
-    calibrations: calibration key -> {"archs": [...], "corrections": metric -> fit}."""
+    calibrations: calibration key -> {"archs": [...], "corrections": metric -> fit}. "corrections"
+    records the fit as it was stored; predictions refit it from the points' specs against the
+    current composition (`LatencyPredictor.corrections`)."""
 
     path: Path
     settings: dict[str, Any]
