@@ -17,10 +17,13 @@ uses. (Approximation: a mixer whose weights are larger than a conv block's has i
 counted once rather than per layer; in the shipped spaces they differ by under 1% of a stack.)
 
 Scaling rules (documented approximations): a SwiGLU block costs `swiglu_per_unit x ffn_dim`;
-the MoE feed-forward's time scales with the routed width `top_k x expert_dim` and its memory with
-the stored width `num_experts x expert_dim`, both relative to the reference (8 experts, top-2,
-expert_dim = d_model). The conv kernel length is not a table dimension: blocks are timed with
-3 taps.
+the MoE feed-forward's decode time scales with the routed width `top_k x expert_dim` (a decode
+step gathers only the chosen experts), its prefill time (TTFT) and memory with the stored width
+`num_experts x expert_dim` (a prompt runs every expert on every token, `ops/moe.py`), all
+relative to the reference (8 experts, top-2, expert_dim = d_model). Scaling prefill by the routed
+width under-predicted the TTFT of models with more experts than the reference's ratio
+(BENCHMARKS.md, "MoE prefill runs every expert"). The conv kernel length is not a table
+dimension: blocks are timed with 3 taps.
 """
 
 from __future__ import annotations
@@ -34,6 +37,9 @@ from star_search.spec import MIXER_KINDS, ArchSpec
 # Figures the table predicts, as named in a Measurement record.
 METRICS: tuple[str, ...] = ("ttft_ms", "decode_p50_ms", "decode_p95_ms", "peak_rss_bytes")
 MEMORY_METRICS = ("peak_rss_bytes",)
+# Figures of work over every expert (the prompt's dense path, and the stored weights); the others
+# (decode) touch only the `top_k` routed experts.
+ALL_EXPERTS_METRICS = ("ttft_ms", *MEMORY_METRICS)
 
 # "fixed", "mixer:<kind>", "swiglu_per_unit", "moe_reference"; for memory also "working:<kind>".
 BlockCosts = dict[str, float]
@@ -68,10 +74,11 @@ def block_costs(width: WidthKey, figures: Mapping[str, Mapping[str, float]], sta
 
 
 def moe_scale(spec: ArchSpec, metric: str) -> float:
-    """The MoE feed-forward's cost relative to the reference shape the table timed."""
-    routed = spec.moe_top_k if metric not in MEMORY_METRICS else spec.moe_num_experts
-    reference = MOE_REFERENCE_TOP_K if metric not in MEMORY_METRICS else MOE_REFERENCE_EXPERTS
-    return (routed * spec.moe_expert_dim) / (reference * spec.d_model)
+    """The MoE feed-forward's cost relative to the reference shape the table timed: by the experts
+    stored for prefill and memory, by the experts routed to for decode."""
+    if metric in ALL_EXPERTS_METRICS:
+        return (spec.moe_num_experts * spec.moe_expert_dim) / (MOE_REFERENCE_EXPERTS * spec.d_model)
+    return (spec.moe_top_k * spec.moe_expert_dim) / (MOE_REFERENCE_TOP_K * spec.d_model)
 
 
 def compose(spec: ArchSpec, costs: BlockCosts, metric: str) -> float:

@@ -16,7 +16,9 @@ prediction and the measurement are read relative to the anchor (`Anchor.read`: a
 ratio to the anchor's time × the anchor's budget figure). The errors are then errors of predicted
 ratios, which is what decides a candidate's feasibility in such a search; drift of the machine's
 speed shared by the pair cancels in the measurement as it does in the search. The noise check
-times every pair once more. Pairs are cached (`pairs`), so an interrupted validation resumes.
+times every pair once more. Pairs are cached (`pairs`, keyed by the programs' cache keys: see
+`pair_key`), so an interrupted validation resumes, and a validation whose pairs are all cached
+reads them without lowering anything (say, to see a change of the table's composition).
 
 The errors are given twice: of the table and its calibration alone, and of the predictions as a
 search corrects them by its own measured pairs (`latency/correction.py`, on by default), each
@@ -38,6 +40,7 @@ from star_search.latency.correction import MIN_PAIRS, MeasuredPair, correct
 from star_search.latency.predictor import LatencyPredictor
 from star_search.latency.sampling import draw_archs
 from star_search.profiler.anchor import Anchor
+from star_search.profiler.meter import Meter
 from star_search.space.schema import SearchSpace
 from star_search.spec import ArchSpec
 
@@ -213,6 +216,14 @@ def _measured_together(predictor: LatencyPredictor, specs: list[ArchSpec],
     return [reading.figures() for reading in measured], [reading.figures() for reading in again]
 
 
+def pair_key(meter: Meter, spec: ArchSpec, anchor: Anchor, timing: int) -> str:
+    """The cache key of `spec`'s `timing`-th pair with the anchor: device, protocol, both programs
+    by their program cache keys (known without lowering, so cached pairs are read again without
+    lowering anything), the anchor's budget figures, and the timing (0, or 1 for the noise check)."""
+    return (f"validate-pair|{meter.device_id}|{meter.protocol.key()}|{meter.program_key(spec)}|"
+            f"{meter.program_key(anchor.spec)}|{anchor.ttft_ms!r}|{anchor.decode_p50_ms!r}|{timing}")
+
+
 def _measured_beside(predictor: LatencyPredictor, specs: list[ArchSpec], anchor: Anchor, noise_check: bool,
                      pairs: JsonCache | None) -> tuple[list[Figures], list[Figures] | None]:
     """Each of `specs` timed in a pair with the anchor and read relative to it, pair after pair
@@ -222,15 +233,13 @@ def _measured_beside(predictor: LatencyPredictor, specs: list[ArchSpec], anchor:
     readings: dict[int, list[Figures]] = {timing: [] for timing in timings}
     with predictor.progress.task("latency validation beside the anchor", len(specs) * len(timings),
                                  "pairs") as task:
-        anchor_program = meter.program(anchor.spec).sha256
         for spec in specs:
-            program = meter.program(spec).sha256
             for timing in timings:
-                key = (f"validate-beside|{meter.device_id}|{meter.protocol.key()}|{program}|"
-                       f"{anchor_program}|{anchor.ttft_ms!r}|{anchor.decode_p50_ms!r}|{timing}")
+                key = pair_key(meter, spec, anchor, timing)
                 read = pairs.get(key) if pairs is not None else None
                 if read is None:
                     read, _ = anchor.beside(meter, spec)
+                    read = {**read, "arch_id": spec.arch_id, "pattern": spec.pattern()}
                     if pairs is not None:
                         pairs.put(key, read)
                 readings[timing].append(read)

@@ -95,6 +95,12 @@ class Meter:
     def device_id(self) -> str:
         return self.backend.device_id
 
+    def program_key(self, spec: ArchSpec) -> str:
+        """The program cache's key of `spec` at the meter's shapes and quantization: what its
+        program is made from (arch, shapes, quantization, toolchain, recipe), known without
+        lowering it. Lowering is deterministic, so the key names the program as its sha256 does."""
+        return self.programs.key(spec, self.shapes, self.quantize)
+
     def program(self, spec: ArchSpec) -> CachedProgram:
         """The lowered program of `spec` (from the cache, or lowered now)."""
         with working(self.host_lock):

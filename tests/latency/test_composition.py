@@ -43,10 +43,26 @@ def test_a_candidate_composes_from_its_layers():
                     n_heads=4, n_kv_heads=2, head_dim=16, ffn_dim=160, vocab_size=256,
                     moe_num_experts=16, moe_top_k=4, moe_expert_dim=32)
     expected = 3.0 + 0.5 + 1.25 + 2.0 + 2 * 0.01 * 160 + 4.0 * (4 * 32) / (2 * 64)
-    assert compose(spec, TRUTH, "ttft_ms") == pytest.approx(expected)
-    # Memory scales with the experts stored, time with the experts routed to.
+    assert compose(spec, TRUTH, "decode_p50_ms") == pytest.approx(expected)
+    # Memory and prefill scale with the experts stored (a prompt runs every expert on every
+    # token), decode with the experts routed to (a step gathers only those).
     assert moe_scale(spec, "peak_rss_bytes") == pytest.approx(16 * 32 / (8 * 64))
+    assert moe_scale(spec, "ttft_ms") == pytest.approx(16 * 32 / (8 * 64))
     assert moe_scale(spec, "decode_p50_ms") == pytest.approx(4 * 32 / (2 * 64))
+    assert moe_scale(spec, "decode_p95_ms") == pytest.approx(4 * 32 / (2 * 64))
+
+
+def test_moe_prefill_follows_the_experts_stored_not_the_experts_routed_to():
+    """Two MoE shapes with the same routed width (top_k x expert_dim) but twice the experts: the
+    same decode cost, twice the prefill cost."""
+    def spec(experts: int) -> ArchSpec:
+        return ArchSpec(d_model=64, layers=(LayerSpec("conv", "moe"),), n_heads=4, n_kv_heads=2, head_dim=16,
+                        ffn_dim=128, vocab_size=256, moe_num_experts=experts, moe_top_k=2, moe_expert_dim=64)
+    few, many = spec(4), spec(8)
+    assert compose(many, TRUTH, "decode_p50_ms") == pytest.approx(compose(few, TRUTH, "decode_p50_ms"))
+    moe_few = compose(few, TRUTH, "ttft_ms") - compose(few, {**TRUTH, "moe_reference": 0.0}, "ttft_ms")
+    moe_many = compose(many, TRUTH, "ttft_ms") - compose(many, {**TRUTH, "moe_reference": 0.0}, "ttft_ms")
+    assert moe_many == pytest.approx(2 * moe_few)
 
 
 def test_a_missing_block_is_a_clear_error():

@@ -11,6 +11,7 @@ from star_search.json_cache import JsonCache
 from star_search.latency import LatencyPredictor, validate
 from star_search.latency.predictor import CALIBRATION_POOL_FACTOR
 from star_search.latency.sampling import draw_archs
+from star_search.latency.validation import pair_key
 from star_search.profiler.anchor import Anchor
 from star_search.profiler.device_profile import Budgets, parse_profile
 from star_search.profiler.meter import Meter
@@ -103,7 +104,7 @@ def test_reopening_times_nothing_and_validation_reports_json(built):
         assert 0 <= summary["noise_floor"][metric]["within_10pct"] <= 1
 
 
-def test_relative_validation_times_each_model_beside_the_anchor_and_resumes(built, tmp_path):
+def test_relative_validation_times_each_model_beside_the_anchor_and_resumes(built, tmp_path, monkeypatch):
     predictor, _, _ = built
     space = parse_space(SPACE)
     calibrated = {a["arch_id"] for a in predictor.table.calibrations[predictor.calibration]["archs"]}
@@ -133,8 +134,15 @@ def test_relative_validation_times_each_model_beside_the_anchor_and_resumes(buil
     summary = json.loads(result.report().splitlines()[-1])
     assert summary["relative_to"] == "anchor" and "noise_floor" in summary
     assert "each timed beside anchor and read relative to it" in result.report().splitlines()[0]
-    # A rerun reads every pair from the cache: the same figures, nothing timed again.
+    # A rerun reads every pair from the cache: the same figures, nothing timed again, and nothing
+    # lowered either (pairs are keyed by what the programs are made from, so a checkout whose
+    # lowered programs are gone reads them as they are).
+    def no_lowering(*args, **kwargs):
+        raise AssertionError("a cached pair was read by lowering its program")
+
+    monkeypatch.setattr(predictor.meter.programs, "get_or_lower", no_lowering)
     again = validate(predictor, space, n=2, seed=99, echo=lambda line: None, noise_check=True,
                      extra=[pool[0], pool[1]], anchor=anchor, pairs=pairs)
     assert [case.measured for case in again.cases] == [case.measured for case in result.cases]
     assert again.seconds < result.seconds / 2
+    assert pairs.get(pair_key(predictor.meter, pool[1], anchor, 0))["arch_id"] == pool[1].arch_id
