@@ -51,6 +51,9 @@ def table_summary(predictor: LatencyPredictor) -> str:
     """Per width: the block costs of every metric; then the calibration fits."""
     n = predictor.profile.latency.stack_layers
     lines = [f"latency table {predictor.table.path} (version {predictor.version})"]
+    recorded = predictor.table.hardware
+    lines.append(f"timed on {recorded['cpu']} ({recorded.get('isa') or 'vector units unknown'})" if recorded
+                 else "timed on a processor it did not record (built before tables recorded one)")
     for row in predictor.table.widths.values():
         width = WidthKey(**row["width"])
         figures = row["components"]

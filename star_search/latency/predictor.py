@@ -30,6 +30,7 @@ from star_search.latency.composition import METRICS, block_costs, compose
 from star_search.latency.sampling import draw_archs, spread
 from star_search.latency.table import LatencyTable
 from star_search.lower.cache import LOWERING_RECIPE_VERSION, toolchain_versions
+from star_search.profiler import hardware
 from star_search.profiler.device_profile import DeviceProfile
 from star_search.profiler.meter import Meter
 from star_search.profiler.protocol import MeasurementProtocol
@@ -104,7 +105,14 @@ class LatencyPredictor:
              echo: Callable[[str], None] = print, progress: Progress = SILENT) -> LatencyPredictor:
         """The predictor over the profile's table in `table_dir` (nothing is timed yet)."""
         table = LatencyTable.open(Path(table_dir), profile.name, table_settings(profile, meter.device_id))
-        return cls(profile, table, meter, echo=echo, progress=progress)
+        predictor = cls(profile, table, meter, echo=echo, progress=progress)
+        changed = hardware.differences(table.hardware, meter.backend.hardware())
+        if changed:
+            echo(f"warning: latency table {table.path} was timed on another processor "
+                 f"({'; '.join(changed)}); "
+                 "its block costs need not hold on this one (a faster vector unit speeds up the GEMMs "
+                 "more than the rest): delete the table to time it again here")
+        return predictor
 
     @classmethod
     def load_or_build(cls, profile: DeviceProfile, table_dir: Path, meter: Meter,
@@ -136,6 +144,8 @@ class LatencyPredictor:
                        for name in sorted(names - set(self.table.components(width)))]
             layers = self.profile.latency.stack_layers
             specs = [component_spec(width, name, layers) for width, name in missing]
+            if not self.table.widths and not self.table.hardware:
+                self.table.hardware = self.meter.backend.hardware()  # a new table: where it is timed
             task.update(note=f"lowering {len(missing)} programs, then measuring them together in "
                              f"{self.protocol.rounds} rounds")
             readings = self.meter.measure_together(specs, self.protocol, task=task)

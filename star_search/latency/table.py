@@ -6,7 +6,9 @@ capacity, dtype and quantization, the table protocol, stack depth, the lowering 
 change to any of them names another file, so a table is rebuilt exactly when something it
 depends on changed, and never otherwise. Inside: per width, the figures of each stack program
 (with the program's sha256 and lowering time); per calibration set, the architectures measured
-whole and the fitted corrections.
+whole and the fitted corrections; and `hardware`, the CPU the table was first timed on where the
+backend can tell (`profiler/hardware.py`; not part of the version, since the device id is what
+names a device: the predictor warns when the table is used on another CPU).
 
 Writers hold an exclusive lock on `<file>.lock` from reading to writing (`LatencyTable.locked`),
 so workers sharing a cache directory never time the same program twice. The file is written
@@ -43,12 +45,14 @@ class LatencyTable:
     """widths: width text -> {"width": WidthKey fields, "components": name -> figures};
     calibrations: calibration key -> {"archs": [...], "corrections": metric -> fit}. "corrections"
     records the fit as it was stored; predictions refit it from the points' specs against the
-    current composition (`LatencyPredictor.corrections`)."""
+    current composition (`LatencyPredictor.corrections`). hardware: the processor the first rows
+    were timed on ({} when unknown, as for tables built before it was recorded)."""
 
     path: Path
     settings: dict[str, Any]
     widths: dict[str, dict[str, Any]] = field(default_factory=dict)
     calibrations: dict[str, dict[str, Any]] = field(default_factory=dict)
+    hardware: dict[str, str] = field(default_factory=dict)
 
     @property
     def version(self) -> str:
@@ -85,7 +89,10 @@ class LatencyTable:
                 raise self._damaged(f"its {name!r} are not a mapping of rows")
         if not all(isinstance(row.get("components", {}), dict) for row in widths.values()):
             raise self._damaged("a width's 'components' are not a mapping")
-        self.widths, self.calibrations = widths, calibrations
+        hardware = data.get("hardware", {})
+        if not isinstance(hardware, dict):
+            raise self._damaged("its 'hardware' is not a mapping")
+        self.widths, self.calibrations, self.hardware = widths, calibrations, hardware
 
     def _damaged(self, reason: str) -> StarSearchError:
         return StarSearchError(f"latency table {self.path} is damaged ({reason}); delete it to rebuild "
@@ -94,6 +101,8 @@ class LatencyTable:
     def save(self) -> None:
         data = {"format": TABLE_FORMAT, "table_version": self.version, "settings": self.settings,
                 "widths": self.widths, "calibrations": self.calibrations}
+        if self.hardware:
+            data["hardware"] = self.hardware
         atomic_write(self.path, json.dumps(data, indent=1, sort_keys=True).encode())
 
     @contextmanager

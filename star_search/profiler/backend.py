@@ -36,6 +36,11 @@ class Backend(ABC):
     def measure(self, pte_path: str | os.PathLike[str], protocol: MeasurementProtocol) -> Measurement:
         """Time the program at `pte_path` following `protocol`."""
 
+    def hardware(self) -> dict[str, str]:
+        """What the device's processor is ("cpu", "isa": see `profiler/hardware.py`), where the
+        backend can tell; empty when it cannot (then nothing is checked against it)."""
+        return {}
+
 
 def checked_program(pte_path: str | os.PathLike[str], protocol: MeasurementProtocol, cores: Sequence[int],
                     cores_name: str = "cores are available") -> Path:

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from star_search.errors import ProfilerError
 from star_search.profiler.backend import Backend, BackendKind, checked_program
+from star_search.profiler.hardware import local_cpu
 from star_search.profiler.measurement import Measurement
 from star_search.profiler.protocol import RESULT_MARKER, MeasurementProtocol
 
@@ -118,6 +119,9 @@ class LocalBackend(Backend):
     @property
     def device_id(self) -> str:
         return self._device_id
+
+    def hardware(self) -> dict[str, str]:
+        return local_cpu()
 
     def _command(self, pte_path: Path, protocol: MeasurementProtocol, cores: list[int]) -> list[str]:
         command = [self.python, "-m", "star_search.profiler.runner", str(pte_path),

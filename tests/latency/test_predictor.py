@@ -11,9 +11,11 @@ from star_search.json_cache import JsonCache
 from star_search.latency import LatencyPredictor, validate
 from star_search.latency.predictor import CALIBRATION_POOL_FACTOR
 from star_search.latency.sampling import draw_archs
+from star_search.latency.table import LatencyTable
 from star_search.latency.validation import pair_key
 from star_search.profiler.anchor import Anchor
 from star_search.profiler.device_profile import Budgets, parse_profile
+from star_search.profiler.hardware import local_cpu
 from star_search.profiler.meter import Meter
 from star_search.space import parse_space
 
@@ -55,6 +57,10 @@ def test_the_table_times_every_family_the_space_uses_and_is_calibrated(built):
     calibration = predictor.table.calibrations[predictor.calibration]
     assert len(calibration["archs"]) == 2
     assert any(line.startswith("latency calibration") for line in lines)
+    # A new table records the processor it is timed on, and keeps it in its file.
+    assert predictor.table.hardware == local_cpu() and predictor.table.hardware["cpu"]
+    assert LatencyTable.open(predictor.table.path.parent, predictor.profile.name,
+                             predictor.table.settings).hardware == local_cpu()
 
 
 def test_calibration_models_span_the_range_of_the_pool_they_come_from(built):
