@@ -2,10 +2,11 @@
 
 A latency table holds for the machine it was timed on. A VM keeps its host name (and so its
 device id) when it moves to another host, and its CPU's vector units decide how the GEMMs that
-dominate a prefill compare with the rest of a program: on 2026-12-07 this VM came back with
-AVX-512 and the held-out models' TTFT relative to LFM2-350M moved by up to 25% against a table
-timed before (BENCHMARKS.md, "pairs in rounds"). So a table records the CPU it was built on and
-the predictor says so when it is used on another (`LatencyPredictor.open`).
+dominate a prefill compare with the rest of a program: on 2026-12-07 this VM came back ≈ 1.7×
+faster at LFM2-350M's prefill, reporting AVX-512 (what it reported before was not recorded), and
+the held-out models' TTFT relative to LFM2-350M moved by up to 25% against a table timed before
+(BENCHMARKS.md, "pairs in rounds"). So a table records the CPU it was built on and the predictor
+says so when it is used on another (`LatencyPredictor.open`).
 """
 
 from __future__ import annotations
