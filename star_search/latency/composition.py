@@ -19,8 +19,9 @@ counted once rather than per layer; in the shipped spaces they differ by under 1
 Scaling rules (documented approximations): a SwiGLU block costs `swiglu_per_unit x ffn_dim`;
 the MoE feed-forward's decode time scales with the routed width `top_k x expert_dim` (a decode
 step gathers only the chosen experts), its prefill time (TTFT) and memory with the stored width
-`num_experts x expert_dim` (a prompt runs every expert on every token, `ops/moe.py`), all
-relative to the reference (8 experts, top-2, expert_dim = d_model). Scaling prefill by the routed
+`num_experts x expert_dim` (a prompt of at least `num_experts / top_k` tokens runs every expert
+on every token, `ops/moe.py`), all relative to the reference (8 experts, top-2, expert_dim =
+d_model). Scaling prefill by the routed
 width under-predicted the TTFT of models with more experts than the reference's ratio
 (BENCHMARKS.md, "MoE prefill runs every expert"). The conv kernel length is not a table
 dimension: blocks are timed with 3 taps.
