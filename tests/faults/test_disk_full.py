@@ -16,9 +16,10 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import optuna
 import pytest
@@ -168,6 +169,11 @@ class CachingEvaluator:
         latency = {"source": "measured", "decode_p50_ms": 5.0, "ttft_ms": 20.0, "peak_rss_bytes": 10**8}
         constraints = {name: -1.0 for name in budget_names(self.profile.budgets)}
         return CandidateResult(spec, 1000, {"quality": 0.5}, latency, constraints)
+
+    def reusable(self, record: Mapping[str, Any]) -> bool:
+        """As `CandidateEvaluator.reusable` without an anchor: a finished twin's record always
+        stands (the random sampler may draw an architecture again)."""
+        return True
 
 
 def test_a_full_disk_stops_the_search_and_keeps_its_finished_trials(
