@@ -70,6 +70,11 @@ def table_summary(predictor: LatencyPredictor) -> str:
         fits = ", ".join(f"{metric}: {fit.intercept:.4g} + {fit.slope:.4g} x raw"
                          for metric, fit in predictor.corrections().items())
         lines.append(f"calibration {predictor.calibration} on {len(entry['archs'])} whole models: {fits}")
+        for d_model in sorted({arch["d_model"] for arch in entry["archs"]}):
+            if predictor.calibration_width(d_model) is not None:
+                own = predictor.corrections(d_model)
+                ratios = ", ".join(f"{metric}: {fit.slope:.4g} x raw" for metric, fit in own.items())
+                lines.append(f"  d_model {d_model}, from its own {own['ttft_ms'].points} models: {ratios}")
     return "\n".join(lines)
 
 

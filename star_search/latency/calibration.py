@@ -4,7 +4,8 @@ Fitted per metric on a few whole-model measurements by least squares on *relativ
 point weighted by 1 / measured²), so a small model's figure counts as much as a large one's.
 With one point, or when the fitted line would fall (noise around tiny figures), only the slope is
 fitted (through the origin); with no point the identity is used and the prediction says it is
-uncalibrated.
+uncalibrated. `through_origin` fits only the slope (a ratio) whatever the points: what the
+predictor fits per width, where two or three points would make a line's intercept noise.
 """
 
 from __future__ import annotations
@@ -31,8 +32,10 @@ class LinearCorrection:
         return cls(float(data["intercept"]), float(data["slope"]), int(data["points"]))
 
 
-def fit_correction(raw: Sequence[float], measured: Sequence[float]) -> LinearCorrection:
-    """The relative-error least-squares line through (raw, measured) pairs."""
+def fit_correction(raw: Sequence[float], measured: Sequence[float],
+                   through_origin: bool = False) -> LinearCorrection:
+    """The relative-error least-squares line through (raw, measured) pairs (with `through_origin`,
+    the ratio measured / raw that fits them best)."""
     pairs = [(x, y) for x, y in zip(raw, measured, strict=True) if y > 0]
     if not pairs:
         return LinearCorrection()
@@ -43,7 +46,7 @@ def fit_correction(raw: Sequence[float], measured: Sequence[float]) -> LinearCor
     swxx = sum(w * x * x for w, (x, _) in zip(weights, pairs, strict=True))
     swxy = sum(w * x * y for w, (x, y) in zip(weights, pairs, strict=True))
     determinant = sw * swxx - swx * swx
-    if len(pairs) >= 2 and determinant > 1e-12 * max(1.0, sw * swxx):
+    if not through_origin and len(pairs) >= 2 and determinant > 1e-12 * max(1.0, sw * swxx):
         slope = (sw * swxy - swx * swy) / determinant
         if slope > 0:  # a falling line means the points are noise around a flat one: fit a ratio
             return LinearCorrection((swy - slope * swx) / sw, slope, len(pairs))

@@ -1,10 +1,15 @@
 """LatencyPredictor: target-size latency and peak memory of a candidate from the device's table.
 
 `predict(spec)` adds the table's per-block costs over the candidate's layers (`composition.py`)
-and applies the device's linear correction fitted on whole-model measurements
-(`calibration.py`). Every figure is labelled `source: predicted` with the table version. A width
-the table has not seen yet is timed on first use (its stack programs are lowered and measured,
-then stored), so predictions never come from anything but measurements on this device.
+and applies the device's correction fitted on whole-model measurements (`calibration.py`): the
+ratio measured / raw of the calibration models at the candidate's `d_model` where there are at
+least `MIN_WIDTH_POINTS` of them, otherwise the line fitted on all of them. Per width, because the
+composition's error depends on it: at shipping size the raw sums under-predicted decode by 3–20%
+at d_model 1024 and by 22–35% at 1536, and one line through both widths left the 1536 models'
+decode 16–23% short (BENCHMARKS.md, "calibration per width"). Every figure is labelled
+`source: predicted` with the table version and its calibration basis. A width the table has not
+seen yet is timed on first use (its stack programs are lowered and measured, then stored), so
+predictions never come from anything but measurements on this device.
 
 `load_or_build(profile, table_dir, meter, space)` is what the search calls: it opens the table
 for the profile's current settings, times every width and operator family the space can produce
@@ -42,6 +47,8 @@ from star_search.spec import ArchSpec
 SPACE_SURVEY_DRAWS = 256
 # Calibration models are chosen from this many times as many random draws (`sampling.spread`).
 CALIBRATION_POOL_FACTOR = 8
+# Calibration models of one d_model needed to fit that width its own ratio.
+MIN_WIDTH_POINTS = 2
 
 
 def _in_rounds(protocol: MeasurementProtocol, repeats: int, rounds: int) -> MeasurementProtocol:
@@ -80,9 +87,10 @@ def space_calibration_key(space: SearchSpace, n: int, seed: int) -> str:
     return f"{space.name}-{digest.hexdigest()[:8]}-n{n}-seed{seed}-spread"
 
 
-def _fit(archs: Sequence[dict[str, Any]]) -> dict[str, LinearCorrection]:
+def _fit(archs: Sequence[dict[str, Any]], through_origin: bool = False) -> dict[str, LinearCorrection]:
     """Each metric's correction from calibration points ({"raw": {...}, "measured": {...}})."""
-    return {metric: fit_correction([a["raw"][metric] for a in archs], [a["measured"][metric] for a in archs])
+    return {metric: fit_correction([a["raw"][metric] for a in archs], [a["measured"][metric] for a in archs],
+                                   through_origin)
             for metric in METRICS}
 
 
@@ -98,7 +106,9 @@ class LatencyPredictor:
         self.echo = echo
         self.protocol = table_protocol(profile)
         self.calibration_protocol = calibration_protocol(profile)
-        self._fits: dict[str, dict[str, LinearCorrection]] = {}  # per calibration key
+        # Per (calibration key, d_model of a width fitted on its own, or None for all widths).
+        self._fits: dict[tuple[str, int | None], dict[str, LinearCorrection]] = {}
+        self._points: dict[str, list[dict[str, Any]]] = {}  # per calibration key
 
     @classmethod
     def open(cls, profile: DeviceProfile, table_dir: Path, meter: Meter,
@@ -173,16 +183,40 @@ class LatencyPredictor:
 
     # -- calibration --------------------------------------------------------------------------
 
-    def corrections(self) -> dict[str, LinearCorrection]:
-        """The fitted line per metric, refitted from the stored calibration points: their measured
+    def corrections(self, d_model: int | None = None) -> dict[str, LinearCorrection]:
+        """The correction per metric, refitted from the stored calibration points: their measured
         figures against their raw sums as the composition makes them now (from each point's stored
-        spec; a point stored without one keeps the raw sum it was calibrated with)."""
+        spec; a point stored without one keeps the raw sum it was calibrated with). With a
+        `d_model` that has its own calibration points (`calibration_width`), their ratio;
+        otherwise the line through all of them."""
         key = self.calibration or ""
-        if key not in self._fits:
-            points = [{**arch, "raw": self.raw(ArchSpec.from_dict(arch["spec"]))} if "spec" in arch else arch
-                      for arch in self.table.calibrations.get(key, {}).get("archs", [])]
-            self._fits[key] = _fit(points)
-        return self._fits[key]
+        width = self.calibration_width(d_model)
+        if (key, width) not in self._fits:
+            points = self._calibration_points(key)
+            if width is None:
+                self._fits[key, width] = _fit(points)
+            else:
+                own = [point for point in points if point["d_model"] == width]
+                self._fits[key, width] = _fit(own, through_origin=True)
+        return self._fits[key, width]
+
+    def calibration_width(self, d_model: int | None) -> int | None:
+        """`d_model` when the calibration holds at least `MIN_WIDTH_POINTS` models of it, else None."""
+        if d_model is None:
+            return None
+        points = self._calibration_points(self.calibration or "")
+        return d_model if sum(p["d_model"] == d_model for p in points) >= MIN_WIDTH_POINTS else None
+
+    def _calibration_points(self, key: str) -> list[dict[str, Any]]:
+        if key not in self._points:
+            self._points[key] = [
+                {**arch, "raw": self.raw(ArchSpec.from_dict(arch["spec"]))} if "spec" in arch else arch
+                for arch in self.table.calibrations.get(key, {}).get("archs", [])]
+        return self._points[key]
+
+    def _forget_fits(self) -> None:
+        self._fits.clear()
+        self._points.clear()
 
     def calibrate(self, key: str, specs: Sequence[ArchSpec]) -> dict[str, LinearCorrection]:
         """Measure `specs` whole, fit the correction of each metric, store it under `key`."""
@@ -204,7 +238,7 @@ class LatencyPredictor:
                                             "corrections": {m: f.to_dict() for m, f in fits.items()}}
             self.table.save()
         self.calibration = key
-        self._fits.pop(key, None)
+        self._forget_fits()
         return fits
 
     def build_for_space(self, space: SearchSpace) -> None:
@@ -241,14 +275,15 @@ class LatencyPredictor:
                 if "spec" not in arch and arch["arch_id"] in by_id:
                     arch["spec"] = by_id[arch["arch_id"]].to_dict()
             self.table.save()
-        self._fits.pop(key, None)
+        self._forget_fits()
 
     # -- prediction ---------------------------------------------------------------------------
 
     def predict(self, spec: ArchSpec) -> dict[str, Any]:
         """Predicted figures of `spec` at the profile's shapes (and its memory at context_len)."""
         raw = self.raw(spec)
-        corrections = self.corrections()
+        corrections = self.corrections(spec.d_model)
+        width = self.calibration_width(spec.d_model)
         value = {metric: corrections[metric].apply(raw[metric]) for metric in METRICS}
         shapes = self.profile.shapes
         ttft = max(value["ttft_ms"], 1e-6)
@@ -259,6 +294,7 @@ class LatencyPredictor:
         return {
             "source": "predicted", "table_version": self.version, "calibration": self.calibration,
             "calibrated": self.calibration in self.table.calibrations,
+            "calibration_basis": "all widths" if width is None else f"d_model {width}",
             "device_id": self.meter.device_id, "threads": self.profile.threads,
             "prompt_len": shapes.prompt_len, "decode_steps": shapes.decode_steps,
             "ttft_ms": ttft, "prefill_tok_s": shapes.prompt_len / (ttft / 1000.0),
