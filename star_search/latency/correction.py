@@ -13,7 +13,12 @@ median measured/predicted ratio of the other measured trials of its width put 19
 - from the trials of the candidate's `d_model` when there are at least `MIN_PAIRS` of them,
   otherwise from all of them, otherwise not at all (the prediction says which);
 - the ratio is taken against each trial's uncorrected prediction, which the corrected record keeps
-  under `correction`, so corrections do not compound.
+  under `correction`, so corrections do not compound; a search passes `predict` to `pairs_of`,
+  and the ratio is then taken against the trial's uncorrected prediction as the predictor makes it
+  *now* (from the trial's recorded target spec), so a study resumed after its table's composition
+  or calibration changed does not scale today's predictions by the errors of yesterday's
+  (e.g. per-width calibration: a d_model 1536 trial's recorded prediction still carries the
+  1536 shortfall that today's calibration already removes).
 
 The trials measured are those whose prediction passed, so their ratios lean high (a candidate
 predicted too fast passes more easily): the correction errs towards pruning, and the report's
@@ -23,7 +28,7 @@ prediction check shows how far it is off.
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,8 +57,11 @@ class MeasuredPair:
         return float(measured) / float(predicted)
 
 
-def pairs_of(trials: Iterable[Mapping[str, Any]], device_id: str) -> list[MeasuredPair]:
-    """The measured pairs among finished trials' user attributes, on `device_id`."""
+def pairs_of(trials: Iterable[Mapping[str, Any]], device_id: str,
+             predict: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None) -> list[MeasuredPair]:
+    """The measured pairs among finished trials' user attributes, on `device_id`. With `predict`
+    (a trial's target spec, as recorded → its uncorrected prediction now), each pair holds that
+    prediction instead of the one recorded when the trial ran."""
     out = []
     for attrs in trials:
         measured, predicted = attrs.get("measurement"), attrs.get("prediction")
@@ -62,7 +70,8 @@ def pairs_of(trials: Iterable[Mapping[str, Any]], device_id: str) -> list[Measur
             continue
         if measured.get("source") != "measured" or measured.get("device_id") != device_id:
             continue
-        out.append(MeasuredPair(int(target["d_model"]), measured, predicted))
+        out.append(MeasuredPair(int(target["d_model"]), measured,
+                                predicted if predict is None else predict(target)))
     return out
 
 

@@ -243,15 +243,21 @@ class CandidateEvaluator:
             return {**_mean_of(runs, config), **confidence}
         progress.pending[tier] = wait
 
-    def _predict(self, progress: _Progress, finished: Callable[[], Sequence[FrozenTrial]]) -> None:
+    def _uncorrected(self, target: ArchSpec) -> dict[str, Any]:
+        """The predictor's figures for `target`, read relative to the anchor where there is one."""
         assert self.predictor is not None
-        prediction = self.predictor.predict(progress.target)
+        prediction = self.predictor.predict(target)
         if self.anchor is not None:
             if self._anchor_prediction is None:
                 self._anchor_prediction = self.predictor.predict(self.anchor.spec)
             prediction = self.anchor.read(prediction, self._anchor_prediction)
+        return prediction
+
+    def _predict(self, progress: _Progress, finished: Callable[[], Sequence[FrozenTrial]]) -> None:
+        prediction = self._uncorrected(progress.target)
         if self.correct_predictions:
-            pairs = pairs_of((trial.user_attrs for trial in _own(finished())), self.meter.device_id)
+            pairs = pairs_of((trial.user_attrs for trial in _own(finished())), self.meter.device_id,
+                             predict=lambda target: self._uncorrected(ArchSpec.from_dict(dict(target))))
             prediction = correct(prediction, progress.target.d_model, pairs)
         progress.prediction = progress.latency = prediction
         figures = self._figures(progress.target, progress.params, prediction)

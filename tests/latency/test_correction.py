@@ -59,3 +59,22 @@ def test_ratios_are_taken_against_the_uncorrected_prediction() -> None:
     again = MeasuredPair(1024, {"ttft_ms": 2000.0}, corrected)
     assert again.ratio("ttft_ms") == pytest.approx(2.0)
     assert again.ratio("decode_p50_ms") is None
+
+
+def test_ratios_can_be_taken_against_todays_prediction_of_each_trial() -> None:
+    """A study resumed after its calibration changed: the trials' recorded predictions were half
+    what the predictor says now, so by the recorded ones today's prediction would be doubled; by
+    today's, it is left as it is (the measurements match today's predictions)."""
+    trials = [trial_attrs(1536, 2.0) for _ in range(MIN_PAIRS)]
+    today = {name: 2 * value for name, value in prediction().items() if name != "source"}
+    seen: list[dict] = []
+
+    def predict(target):
+        seen.append(dict(target))
+        return today
+
+    stale = correct(prediction(), 1536, pairs_of(trials, DEVICE))
+    assert stale["ttft_ms"] == pytest.approx(2000.0)
+    fresh = correct(prediction(), 1536, pairs_of(trials, DEVICE, predict=predict))
+    assert fresh["ttft_ms"] == pytest.approx(1000.0) and fresh["decode_p50_ms"] == pytest.approx(40.0)
+    assert seen == [{"d_model": 1536}] * MIN_PAIRS
