@@ -23,8 +23,9 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
-from star_search.commands.latency import _anchor, _predictor, _profile
+from star_search.commands.latency import device_profile, profile_anchor, table_predictor
 from star_search.latency.correction import pairs_of
+from star_search.latency.relative import RelativePredictions
 from star_search.latency.validation import VALIDATED, Case, corrected_leave_one_out, metric_summary
 from star_search.spec import ArchSpec
 
@@ -61,14 +62,12 @@ def main() -> None:
     parser.add_argument("--space", required=True, help="the study's search space")
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    profile = _profile(args.device)
-    predictor, _ = _predictor(profile, args.space, str(args.study / "cache"))
-    anchor = _anchor(profile)
-    anchor_prediction = predictor.predict(anchor.spec) if anchor is not None else None
+    profile = device_profile(args.device)
+    predictor, _ = table_predictor(profile, args.space, str(args.study / "cache"))
+    relative = RelativePredictions(predictor, profile_anchor(profile))
 
     def now(target: Any) -> dict[str, Any]:
-        prediction = predictor.predict(ArchSpec.from_dict(dict(target)))
-        return prediction if anchor is None else anchor.read(prediction, anchor_prediction)
+        return relative(ArchSpec.from_dict(dict(target)))
 
     device_id = predictor.meter.device_id
     trials = measured_trials(args.study, device_id)

@@ -27,11 +27,15 @@ from star_search.scaling import target_spec
 from star_search.space import SearchSpace, load_space
 
 
-def _profile(device: str) -> DeviceProfile:
+def device_profile(device: str) -> DeviceProfile:
+    """A shipped profile by name, or a profile YAML by path."""
     return load_profile(resolve_config(device, "device_profiles", "device"))
 
 
-def _predictor(profile: DeviceProfile, space: str, cache_dir: str) -> tuple[LatencyPredictor, SearchSpace]:
+def table_predictor(profile: DeviceProfile, space: str,
+                    cache_dir: str) -> tuple[LatencyPredictor, SearchSpace]:
+    """The predictor of `profile`'s latency table for `space` under `cache_dir`/latency (built where
+    it is missing or out of date), and the space."""
     search_space = load_space(resolve_config(space, "search_spaces", "space"))
     root = Path(cache_dir)
     predictor = LatencyPredictor.load_or_build(profile, root / "latency", Meter.for_profile(profile, root),
@@ -39,7 +43,7 @@ def _predictor(profile: DeviceProfile, space: str, cache_dir: str) -> tuple[Late
     return predictor, search_space
 
 
-def _anchor(profile: DeviceProfile) -> Anchor | None:
+def profile_anchor(profile: DeviceProfile) -> Anchor | None:
     """The architecture the profile's times are read relative to, at the profile's target size."""
     name = profile.budgets.relative_to
     if name is None:
@@ -80,7 +84,7 @@ def table_summary(predictor: LatencyPredictor) -> str:
 
 def run_build(device: str, space: str, cache_dir: str) -> str:
     start = time.perf_counter()
-    predictor, _ = _predictor(_profile(device), space, cache_dir)
+    predictor, _ = table_predictor(device_profile(device), space, cache_dir)
     seconds = time.perf_counter() - start
     summary = {"table": str(predictor.table.path), "table_version": predictor.version,
                "widths": len(predictor.table.widths),
@@ -95,9 +99,10 @@ def run_validate(device: str, space: str, cache_dir: str, n: int, seed: int, noi
     architecture and the predicted ratios to it are validated (`latency/validation.py`); pairs are
     kept in `<cache_dir>/validation/`."""
     archs = [resolve_arch(name, "extra") for name in extra]  # bad names fail before anything is timed
-    profile = _profile(device)
-    anchor = _anchor(profile) if relative else None  # a bad budgets.relative_to fails before any timing
-    predictor, search_space = _predictor(profile, space, cache_dir)
+    profile = device_profile(device)
+    # a bad budgets.relative_to fails before any timing
+    anchor = profile_anchor(profile) if relative else None
+    predictor, search_space = table_predictor(profile, space, cache_dir)
     pairs = JsonCache(Path(cache_dir) / "validation") if anchor is not None else None
     return validate(predictor, search_space, n, seed, noise_check=noise_check, extra=archs, anchor=anchor,
                     pairs=pairs).report()

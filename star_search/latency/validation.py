@@ -38,6 +38,7 @@ from typing import Any
 from star_search.json_cache import JsonCache
 from star_search.latency.correction import MIN_PAIRS, MeasuredPair, correct
 from star_search.latency.predictor import LatencyPredictor
+from star_search.latency.relative import RelativePredictions
 from star_search.latency.sampling import draw_archs
 from star_search.profiler.anchor import Anchor
 from star_search.profiler.meter import Meter
@@ -179,12 +180,10 @@ def validate(predictor: LatencyPredictor, space: SearchSpace, n: int, seed: int,
     for spec in extra:
         if spec.arch_id not in exclude | {drawn.arch_id for drawn in specs}:
             specs.append(spec)
-    predictions = [predictor.predict(spec) for spec in specs]
+    predictions = [*map(RelativePredictions(predictor, anchor), specs)]
     if anchor is None:
         measured, again = _measured_together(predictor, specs, noise_check)
     else:
-        anchor_prediction = predictor.predict(anchor.spec)
-        predictions = [anchor.read(prediction, anchor_prediction) for prediction in predictions]
         measured, again = _measured_beside(predictor, specs, anchor, noise_check, pairs)
     cases = []
     for i, spec in enumerate(specs):

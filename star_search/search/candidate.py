@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from optuna.trial import FrozenTrial
 
@@ -21,6 +21,7 @@ from star_search import sizing
 from star_search.errors import StarSearchError
 from star_search.json_cache import JsonCache
 from star_search.latency.correction import correct, pairs_of
+from star_search.latency.relative import Predictor, RelativePredictions
 from star_search.profiler.anchor import ANCHOR_ATTR, USUAL_WINDOW_S, Anchor
 from star_search.profiler.device_profile import DeviceProfile
 from star_search.profiler.meter import Meter
@@ -52,12 +53,6 @@ class StagePruned(StarSearchError):
         self.reason = reason
         self.constraints = dict(constraints or {})
         super().__init__(f"{stage}: {reason}")
-
-
-class Predictor(Protocol):
-    """Target-size latency and memory from a device's latency table (`star_search.latency`)."""
-
-    def predict(self, spec: ArchSpec) -> dict[str, Any]: ...
 
 
 @dataclass
@@ -161,7 +156,7 @@ class CandidateEvaluator:
             raise StarSearchError("the pipeline has 'predict' but no latency predictor was given")
         self.predictor = predictor
         self.anchor = anchor
-        self._anchor_prediction: dict[str, Any] | None = None
+        self._uncorrected = None if predictor is None else RelativePredictions(predictor, anchor)
         self.anchor_tolerance = anchor_tolerance
         self.anchor_retimes = anchor_retimes
         self.correct_predictions = correct_predictions
@@ -243,21 +238,13 @@ class CandidateEvaluator:
             return {**_mean_of(runs, config), **confidence}
         progress.pending[tier] = wait
 
-    def _uncorrected(self, target: ArchSpec) -> dict[str, Any]:
-        """The predictor's figures for `target`, read relative to the anchor where there is one."""
-        assert self.predictor is not None
-        prediction = self.predictor.predict(target)
-        if self.anchor is not None:
-            if self._anchor_prediction is None:
-                self._anchor_prediction = self.predictor.predict(self.anchor.spec)
-            prediction = self.anchor.read(prediction, self._anchor_prediction)
-        return prediction
-
     def _predict(self, progress: _Progress, finished: Callable[[], Sequence[FrozenTrial]]) -> None:
-        prediction = self._uncorrected(progress.target)
+        uncorrected = self._uncorrected
+        assert uncorrected is not None
+        prediction = uncorrected(progress.target)
         if self.correct_predictions:
             pairs = pairs_of((trial.user_attrs for trial in _own(finished())), self.meter.device_id,
-                             predict=lambda target: self._uncorrected(ArchSpec.from_dict(dict(target))))
+                             predict=lambda target: uncorrected(ArchSpec.from_dict(dict(target))))
             prediction = correct(prediction, progress.target.d_model, pairs)
         progress.prediction = progress.latency = prediction
         figures = self._figures(progress.target, progress.params, prediction)

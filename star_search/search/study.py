@@ -17,6 +17,7 @@ from optuna.trial import FrozenTrial, TrialState
 from star_search.errors import SpecError
 from star_search.host_lock import HostLock
 from star_search.json_cache import JsonCache
+from star_search.latency.relative import Predictor
 from star_search.profiler.anchor import Anchor
 from star_search.profiler.meter import Meter
 from star_search.progress import SILENT, Progress, ProgressTask
@@ -24,7 +25,7 @@ from star_search.scaling import target_spec
 from star_search.scoring import DIRECTIONS, OBJECTIVE_NAMES, budget_names
 from star_search.scoring.objectives import figures_line
 from star_search.scoring.pareto import trial_feasible
-from star_search.search.candidate import CandidateEvaluator, Predictor
+from star_search.search.candidate import CandidateEvaluator
 from star_search.search.cost import CostClock, SearchCost, SessionCost, record_session
 from star_search.search.enqueue import enqueue
 from star_search.search.front_hypervolume import HYPERVOLUME_ATTR
