@@ -154,7 +154,6 @@ class CandidateEvaluator:
             raise StarSearchError(f"no proxy config for pipeline tier(s) {missing}")
         if "predict" in self.pipeline and predictor is None:
             raise StarSearchError("the pipeline has 'predict' but no latency predictor was given")
-        self.predictor = predictor
         self.anchor = anchor
         self._uncorrected = None if predictor is None else RelativePredictions(predictor, anchor)
         self.anchor_tolerance = anchor_tolerance
