@@ -31,10 +31,9 @@ from star_search.space import load_space
 
 
 def _predictor(profile, root: Path) -> LatencyPredictor:
-    predictor = LatencyPredictor.open(profile, root / "latency", Meter.for_profile(profile, root),
-                                      echo=lambda line: None)
-    predictor.calibration = sorted(predictor.table.calibrations)[-1]
-    return predictor
+    """The folder's table with its latest calibration, opened without timing anything (no space)."""
+    return LatencyPredictor.load_or_build(profile, root / "latency", Meter.for_profile(profile, root),
+                                          echo=lambda line: None)
 
 
 def _summary(errors: list[float]) -> str:
