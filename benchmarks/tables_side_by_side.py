@@ -23,8 +23,7 @@ from star_search.commands.latency import device_profile, profile_anchor
 from star_search.json_cache import JsonCache
 from star_search.latency.predictor import LatencyPredictor
 from star_search.latency.relative import RelativePredictions
-from star_search.latency.sampling import draw_archs
-from star_search.latency.validation import TOLERANCE, VALIDATED, pair_key
+from star_search.latency.validation import TOLERANCE, VALIDATED, held_out_archs, pair_key
 from star_search.profiler.meter import Meter
 from star_search.resources import resolve_config
 from star_search.space import load_space
@@ -59,9 +58,7 @@ def main() -> None:
         raise SystemExit(f"{args.device} has no budgets.relative_to: its pairs are not read relative")
     space = load_space(resolve_config(args.space, "search_spaces", "space"))
     here, other = _predictor(profile, args.here), _predictor(profile, args.other)
-    calibration = here.table.calibrations.get(here.calibration or "", {})
-    exclude = {arch["arch_id"] for arch in calibration.get("archs", [])} | {anchor.spec.arch_id}
-    specs = draw_archs(space, args.n, args.seed, profile.target, exclude=exclude)
+    specs = held_out_archs(here, space, args.n, args.seed, anchor)
     pairs_here, pairs_other = JsonCache(args.here / "validation"), JsonCache(args.other / "validation")
     predict_here, predict_other = RelativePredictions(here, anchor), RelativePredictions(other, anchor)
     columns = {"earlier/here": {m: [] for m in VALIDATED}, "other table": {m: [] for m in VALIDATED},

@@ -172,13 +172,10 @@ def validate(predictor: LatencyPredictor, space: SearchSpace, n: int, seed: int,
     read relative to it (module docstring); the anchor itself is not a held-out model, and `pairs`
     (if given) keeps each timed pair so that a rerun times only the pairs it lacks."""
     start = time.perf_counter()
-    calibration = predictor.table.calibrations.get(predictor.calibration or "", {})
-    exclude = {arch["arch_id"] for arch in calibration.get("archs", [])}
-    if anchor is not None:
-        exclude.add(anchor.spec.arch_id)
-    specs = draw_archs(space, n, seed, predictor.profile.target, exclude=exclude)
+    specs = held_out_archs(predictor, space, n, seed, anchor)
+    exclude = {spec.arch_id for spec in specs}
     for spec in extra:
-        if spec.arch_id not in exclude | {drawn.arch_id for drawn in specs}:
+        if spec.arch_id not in excluded(predictor, anchor) | exclude:
             specs.append(spec)
     predictions = [*map(RelativePredictions(predictor, anchor), specs)]
     if anchor is None:
@@ -197,6 +194,19 @@ def validate(predictor: LatencyPredictor, space: SearchSpace, n: int, seed: int,
     return ValidationResult(predictor.meter.backend.device_id, predictor.version, predictor.calibration,
                             space.name, cases, time.perf_counter() - start,
                             None if anchor is None else anchor.name)
+
+
+def excluded(predictor: LatencyPredictor, anchor: Anchor | None) -> set[str]:
+    """Arch ids that are never held out: the calibration's models and the anchor."""
+    calibration = predictor.table.calibrations.get(predictor.calibration or "", {})
+    ids = {arch["arch_id"] for arch in calibration.get("archs", [])}
+    return ids | ({anchor.spec.arch_id} if anchor is not None else set())
+
+
+def held_out_archs(predictor: LatencyPredictor, space: SearchSpace, n: int, seed: int,
+                   anchor: Anchor | None) -> list[ArchSpec]:
+    """The `n` held-out models `validate` draws with `seed` (never a calibration model or the anchor)."""
+    return draw_archs(space, n, seed, predictor.profile.target, exclude=excluded(predictor, anchor))
 
 
 Figures = dict[str, Any]
