@@ -7,17 +7,28 @@ few small whole programs ("stacks") whose differences isolate each operator fami
     base            [conv]                                       ffn_dim = f1
     stack:<mixer>   [conv] + N x [<mixer>]                       ffn_dim = f1
     ffn2            [conv] x (N + 1)                             ffn_dim = f2
+    ffn3            [conv] x (N + 1)                             ffn_dim = f3 (for SwiGLUs wider than f2)
     moe             [conv] + N x [conv with an MoE feed-forward] ffn_dim = f1, reference experts
 
-with f1 = 2 x d_model and f2 = 4 x d_model. Per layer, `(stack:<mixer> - base) / N` is one
-`<mixer>` block with a SwiGLU of width f1; the SwiGLU's cost per unit of width comes from `ffn2`
-against `stack:conv`; the rest of `base` is the fixed part (embedding, final norm, LM head, the
-runtime's per-call overhead). This module is pure arithmetic on specs (no torch).
+with f1 = 2 x d_model, f2 = 4 x d_model and f3 = 8 x d_model. Per layer, `(stack:<mixer> - base) / N`
+is one `<mixer>` block with a SwiGLU of width f1; the SwiGLU's cost per unit of width comes from
+`ffn2` against `stack:conv`, and above f2 from `ffn3` against `ffn2` (a prompt's SwiGLU
+intermediates outgrow the caches, so the cost per unit rises: BENCHMARKS.md, "a third SwiGLU
+width"); the rest of `base` is the fixed part (embedding, final norm, LM head, the runtime's
+per-call overhead). This module is pure arithmetic on specs (no torch).
+
+A component timed at a width whose other rows were timed earlier (a *late* component: `ffn3` for
+the first candidate wider than f2, a mixer a new space uses) is timed beside `DRIFT_REFERENCE`
+again, and its times are scaled by the reference's stored / re-timed ratio (`drift_scaled`), so
+that a machine whose speed moved between the two timings does not move the block costs. (Across
+processors this is a first-order transfer: the ratio is the reference's, a GEMM-bound program's;
+the predictor records where the late row was timed and warns when a table is used on another CPU.)
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
+from typing import Any
 
 from star_search.spec import MIXER_KINDS, ArchSpec, LayerSpec
 
@@ -26,6 +37,11 @@ MOE_REFERENCE_EXPERTS = 8
 MOE_REFERENCE_TOP_K = 2
 FFN_RATIO_LOW = 2  # f1 = 2 x d_model
 FFN_RATIO_HIGH = 4  # f2 = 4 x d_model
+FFN_RATIO_WIDE = 8  # f3 = 8 x d_model
+# Re-timed beside a late component (see the module docstring); every width has it.
+DRIFT_REFERENCE = "ffn2"
+# Figures a machine's speed moves (memory does not; it is stored as measured).
+TIME_FIGURES = ("ttft_ms", "decode_p50_ms", "decode_p95_ms")
 REFERENCE_CONV_KERNEL = 3
 # An architecture's sequence capacity does not change its programs (they are lowered for the
 # profile's prompt and decode lengths), so it is not part of a width: table programs declare one
@@ -64,6 +80,10 @@ class WidthKey:
         return FFN_RATIO_HIGH * self.d_model
 
     @property
+    def f3(self) -> int:
+        return FFN_RATIO_WIDE * self.d_model
+
+    @property
     def moe_expert_dim(self) -> int:
         return self.d_model
 
@@ -71,6 +91,8 @@ class WidthKey:
 def component_names(spec: ArchSpec) -> tuple[str, ...]:
     """The stack programs a prediction for `spec` needs at its width."""
     names = ["base", "stack:conv", "ffn2"]
+    if spec.ffn_dim > WidthKey.of(spec).f2 and any(layer.ffn != "moe" for layer in spec.layers):
+        names.append("ffn3")
     names += [f"stack:{kind}" for kind in MIXER_KINDS if kind != "conv" and spec.count(kind)]
     if any(layer.ffn == "moe" for layer in spec.layers):
         names.append("moe")
@@ -90,8 +112,9 @@ def component_spec(width: WidthKey, component: str, stack_layers: int) -> ArchSp
         base = replace(base, ssm_state_dim=width.ssm_state_dim, ssm_expand=width.ssm_expand)
     if component == "base":
         return base
-    if component == "ffn2":
-        return replace(base, layers=(LayerSpec("conv"),) * (stack_layers + 1), ffn_dim=width.f2)
+    if component in ("ffn2", "ffn3"):
+        ffn_dim = width.f2 if component == "ffn2" else width.f3
+        return replace(base, layers=(LayerSpec("conv"),) * (stack_layers + 1), ffn_dim=ffn_dim)
     if component == "moe":
         return replace(base, layers=(LayerSpec("conv"),) + (LayerSpec("conv", "moe"),) * stack_layers,
                        moe_num_experts=MOE_REFERENCE_EXPERTS, moe_top_k=MOE_REFERENCE_TOP_K,
@@ -100,3 +123,14 @@ def component_spec(width: WidthKey, component: str, stack_layers: int) -> ArchSp
     if not component.startswith("stack:") or kind not in MIXER_KINDS:
         raise ValueError(f"unknown latency table component {component!r}")
     return replace(base, layers=(LayerSpec("conv"),) + (LayerSpec(kind),) * stack_layers)
+
+
+def drift_scaled(late: dict[str, Any], stored_reference: dict[str, Any],
+                 retimed_reference: dict[str, Any]) -> dict[str, Any]:
+    """A late component's figures as if timed with the width's other rows: its times scaled by
+    stored / re-timed `DRIFT_REFERENCE` (per figure), memory as measured. The unscaled times and
+    the ratios are kept beside them."""
+    ratios = {name: stored_reference[name] / retimed_reference[name] for name in TIME_FIGURES}
+    scaled = {name: late[name] * ratio for name, ratio in ratios.items()}
+    return {**late, **scaled, "drift": {"reference": DRIFT_REFERENCE, "ratios": ratios,
+                                        "unscaled": {name: late[name] for name in TIME_FIGURES}}}

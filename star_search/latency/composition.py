@@ -17,6 +17,11 @@ uses. (Approximation: a mixer whose weights are larger than a conv block's has i
 counted once rather than per layer; in the shipped spaces they differ by under 1% of a stack.)
 
 Scaling rules (documented approximations): a SwiGLU block costs `swiglu_per_unit x ffn_dim`;
+for prefill (TTFT), where the table timed `ffn3`, only up to f2 = 4 x d_model, and
+`swiglu_per_unit_wide` per unit above it (piecewise linear: a prompt's intermediates of a wide
+SwiGLU, 1024 tokens x ffn_dim, outgrow the last-level cache; extrapolating the slope below f2
+under-predicted the TTFT of 12-layer models with SwiGLUs of 6-9 x d_model). A decode step's
+intermediates are one token's, and memory holds the weights: both stay linear in `ffn_dim`;
 the MoE feed-forward's decode time scales with the routed width `top_k x expert_dim` (a decode
 step gathers only the chosen experts), its prefill time (TTFT) and memory with the stored width
 `num_experts x expert_dim` (a prompt of at least `num_experts / top_k` tokens runs every expert
@@ -41,8 +46,11 @@ MEMORY_METRICS = ("peak_rss_bytes",)
 # Figures of work over every expert (the prompt's dense path, and the stored weights); the others
 # (decode) touch only the `top_k` routed experts.
 ALL_EXPERTS_METRICS = ("ttft_ms", *MEMORY_METRICS)
+# Figures of the prompt's work, whose SwiGLU cost per unit rises above f2 (see the docstring).
+PREFILL_METRICS = ("ttft_ms",)
 
-# "fixed", "mixer:<kind>", "swiglu_per_unit", "moe_reference"; for memory also "working:<kind>".
+# "fixed", "mixer:<kind>", "swiglu_per_unit", "moe_reference"; where `ffn3` was timed also
+# "swiglu_per_unit_wide" (above f2) for the prefill metrics; for memory also "working:<kind>".
 BlockCosts = dict[str, float]
 WORKING = "working:"
 
@@ -58,6 +66,9 @@ def block_costs(width: WidthKey, figures: Mapping[str, Mapping[str, float]], sta
     conv_layer = (get("stack:conv") - base) / n
     slope = max(0.0, (get("ffn2") - get("stack:conv")) / ((n + 1) * (width.f2 - width.f1)))
     costs: BlockCosts = {"swiglu_per_unit": slope, "fixed": max(0.0, base - conv_layer)}
+    if "ffn3" in figures and metric in PREFILL_METRICS:
+        wide = (get("ffn3") - get("ffn2")) / ((n + 1) * (width.f3 - width.f2))
+        costs["swiglu_per_unit_wide"] = max(0.0, wide)
     for kind in MIXER_KINDS:
         if f"stack:{kind}" in figures:
             layer = (get(f"stack:{kind}") - base) / n
@@ -82,6 +93,14 @@ def moe_scale(spec: ArchSpec, metric: str) -> float:
     return (spec.moe_top_k * spec.moe_expert_dim) / (MOE_REFERENCE_TOP_K * spec.d_model)
 
 
+def swiglu(costs: BlockCosts, ffn_dim: int, knee: int) -> float:
+    """One SwiGLU block of width `ffn_dim`: one slope up to `knee` (the width's f2), the wide slope
+    above it (a table without `ffn3` extrapolates the first)."""
+    if "swiglu_per_unit_wide" not in costs or ffn_dim <= knee:
+        return costs["swiglu_per_unit"] * ffn_dim
+    return costs["swiglu_per_unit"] * knee + costs["swiglu_per_unit_wide"] * (ffn_dim - knee)
+
+
 def compose(spec: ArchSpec, costs: BlockCosts, metric: str) -> float:
     """The raw (uncalibrated) figure of `spec`: fixed part plus every layer's blocks."""
     total = costs["fixed"]
@@ -94,7 +113,7 @@ def compose(spec: ArchSpec, costs: BlockCosts, metric: str) -> float:
         if layer.ffn == "moe":
             total += costs["moe_reference"] * moe_scale(spec, metric)
         else:
-            total += costs["swiglu_per_unit"] * spec.ffn_dim
+            total += swiglu(costs, spec.ffn_dim, WidthKey.of(spec).f2)
     if metric in MEMORY_METRICS:
         total += max((costs.get(f"{WORKING}{layer.mixer}", 0.0) for layer in spec.layers), default=0.0)
     return total

@@ -29,7 +29,13 @@ from pathlib import Path
 from typing import Any
 
 from star_search import sizing
-from star_search.latency.blocks import WidthKey, component_names, component_spec
+from star_search.latency.blocks import (
+    DRIFT_REFERENCE,
+    WidthKey,
+    component_names,
+    component_spec,
+    drift_scaled,
+)
 from star_search.latency.calibration import LinearCorrection, fit_correction
 from star_search.latency.composition import METRICS, block_costs, compose
 from star_search.latency.sampling import draw_archs, spread
@@ -39,7 +45,7 @@ from star_search.profiler import hardware
 from star_search.profiler.device_profile import DeviceProfile
 from star_search.profiler.meter import Meter
 from star_search.profiler.protocol import MeasurementProtocol
-from star_search.progress import SILENT, Progress
+from star_search.progress import SILENT, Progress, ProgressTask
 from star_search.space.schema import SearchSpace
 from star_search.spec import ArchSpec
 
@@ -143,7 +149,9 @@ class LatencyPredictor:
         return self.table.version
 
     def ensure(self, specs: Iterable[ArchSpec]) -> int:
-        """Time every stack program these specs need that the table lacks; returns how many."""
+        """Time every stack program these specs need that the table lacks; returns how many.
+        A component missing at a width that has rows already (a late one) is timed beside the
+        width's `DRIFT_REFERENCE` again and stored drift-scaled (`blocks.drift_scaled`)."""
         needed: dict[WidthKey, set[str]] = {}
         for spec in specs:
             needed.setdefault(WidthKey.of(spec), set()).update(component_names(spec))
@@ -152,21 +160,44 @@ class LatencyPredictor:
         with self.table.locked(), self.progress.task("latency table", None, "timed runs") as task:
             missing = [(width, name) for width, names in needed.items()
                        for name in sorted(names - set(self.table.components(width)))]
-            layers = self.profile.latency.stack_layers
-            specs = [component_spec(width, name, layers) for width, name in missing]
             if not self.table.widths and not self.table.hardware:
                 self.table.hardware = self.meter.backend.hardware()  # a new table: where it is timed
-            task.update(note=f"lowering {len(missing)} programs, then measuring them together in "
-                             f"{self.protocol.rounds} rounds")
-            readings = self.meter.measure_together(specs, self.protocol, task=task)
-            for (width, name), spec, whole in zip(missing, specs, readings, strict=True):
-                self.table.put_component(width, name, whole.figures())
-                m = whole.measurement
-                self.echo(f"latency table: {name} at d_model={width.d_model} ({spec.n_layers} layers): "
-                          f"decode p50 {m.decode_p50_ms:.3f} ms, TTFT {m.ttft_ms:.2f} ms "
-                          f"({m.repeats} sequences, {whole.seconds:.0f} s)")
+            late = [(width, name) for width, name in missing
+                    if DRIFT_REFERENCE in self.table.components(width)]
+            first = [entry for entry in missing if entry not in late]
+            for group, fresh in ((first, False), (late, True)):
+                if group:
+                    self._time_components(group, fresh, task)
             self.table.save()
         return len(missing)
+
+    def _time_components(self, missing: list[tuple[WidthKey, str]], late: bool, task: ProgressTask) -> None:
+        """Time `missing` together and put them in the table; `late` ones beside their width's
+        reference, timed again (fresh, like them), and scaled by its drift."""
+        layers = self.profile.latency.stack_layers
+        references = sorted({width for width, _ in missing}, key=WidthKey.text) if late else []
+        entries = missing + [(width, DRIFT_REFERENCE) for width in references]
+        specs = [component_spec(width, name, layers) for width, name in entries]
+        kind = "late programs beside their reference, " if late else "programs, "
+        task.update(note=f"lowering {len(specs)} {kind}then measuring them together in "
+                         f"{self.protocol.rounds} rounds")
+        readings = self.meter.measure_together(specs, self.protocol, fresh=late, task=task)
+        own = len(missing)
+        retimed = {width: reading.figures()
+                   for (width, _), reading in zip(entries[own:], readings[own:], strict=True)}
+        for (width, name), spec, whole in zip(missing, specs[:own], readings[:own], strict=True):
+            figures = whole.figures()
+            if late:
+                figures = drift_scaled(figures, self.table.components(width)[DRIFT_REFERENCE], retimed[width])
+                figures["drift"]["hardware"] = self.meter.backend.hardware()  # where it was timed
+            self.table.put_component(width, name, figures)
+            m = whole.measurement
+            ratios = figures.get("drift", {}).get("ratios", {})
+            drift = (f"; scaled by the drift of {DRIFT_REFERENCE}: TTFT x{ratios['ttft_ms']:.3f}, "
+                     f"decode p50 x{ratios['decode_p50_ms']:.3f}" if late else "")
+            self.echo(f"latency table: {name} at d_model={width.d_model} ({spec.n_layers} layers): "
+                      f"decode p50 {m.decode_p50_ms:.3f} ms, TTFT {m.ttft_ms:.2f} ms "
+                      f"({m.repeats} sequences, {whole.seconds:.0f} s{drift})")
 
     def costs(self, spec: ArchSpec) -> dict[str, dict[str, float]]:
         """Per-block costs at the spec's width, per metric (timing missing rows first)."""

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
 from star_search.errors import ProfileError, StarSearchError
-from star_search.latency.blocks import WidthKey, component_names, component_spec
+from star_search.latency.blocks import (
+    DRIFT_REFERENCE,
+    WidthKey,
+    component_names,
+    component_spec,
+    drift_scaled,
+)
 from star_search.latency.calibration import fit_correction
 from star_search.latency.composition import block_costs, compose, moe_scale
 from star_search.latency.sampling import spread
@@ -160,3 +167,50 @@ def test_working_memory_is_held_once_per_model_not_once_per_layer():
     # Time still adds per layer.
     assert block_costs(WIDTH, {k: {"ttft_ms": v} for k, v in figures.items()}, n, "ttft_ms")["mixer:ssm"] > \
         costs["mixer:conv"]
+
+
+def test_a_wide_swiglu_costs_more_per_unit_in_prefill_only():
+    """With `ffn3` timed, a prompt's SwiGLU cost is piecewise linear: the slope of ffn2 up to 4 x
+    d_model, the slope from ffn2 to ffn3 above it. Decode and memory stay on the first slope."""
+    n, wide = 4, 0.03
+    figures = _figures(n)
+    ffn2 = component_spec(WIDTH, "ffn2", n)
+    extra = (n + 1) * wide * (WIDTH.f3 - WIDTH.f2)
+    figures["ffn3"] = {"ttft_ms": figures["ffn2"]["ttft_ms"] + extra}
+    costs = block_costs(WIDTH, figures, n, "ttft_ms")
+    assert costs["swiglu_per_unit_wide"] == pytest.approx(wide)
+    assert costs["swiglu_per_unit"] == pytest.approx(TRUTH["swiglu_per_unit"])
+    # At or below the knee nothing changes; above it, the excess width is charged the wide slope.
+    at_knee = replace(ffn2, layers=(LayerSpec("conv"),), ffn_dim=WIDTH.f2)
+    assert compose(at_knee, costs, "ttft_ms") == pytest.approx(compose(at_knee, TRUTH, "ttft_ms"))
+    wider = replace(ffn2, layers=(LayerSpec("conv"),) * 2, ffn_dim=6 * WIDTH.d_model)
+    excess = 2 * (wide - TRUTH["swiglu_per_unit"]) * (6 - 4) * WIDTH.d_model
+    assert compose(wider, costs, "ttft_ms") == pytest.approx(compose(wider, TRUTH, "ttft_ms") + excess)
+    decode = {name: {"decode_p50_ms": row["ttft_ms"]} for name, row in figures.items()}
+    assert "swiglu_per_unit_wide" not in block_costs(WIDTH, decode, n, "decode_p50_ms")
+
+
+def test_ffn3_is_timed_only_for_a_dense_swiglu_wider_than_4x():
+    def spec(ffn_ratio: float, ffn: str = "swiglu") -> ArchSpec:
+        return ArchSpec(d_model=64, layers=(LayerSpec("conv", ffn),), n_heads=4, n_kv_heads=2, head_dim=16,
+                        ffn_dim=int(ffn_ratio * 64), vocab_size=256, moe_num_experts=4, moe_top_k=1,
+                        moe_expert_dim=64)
+    assert "ffn3" not in component_names(spec(4)) and "ffn3" in component_names(spec(4.5))
+    assert "ffn3" not in component_names(spec(6, "moe"))  # no dense SwiGLU at all
+    program = component_spec(WIDTH, "ffn3", 3)
+    assert program.ffn_dim == 8 * WIDTH.d_model and program.pattern() == "cccc"
+
+
+def test_a_late_component_is_scaled_by_its_references_drift():
+    stored = {"ttft_ms": 100.0, "decode_p50_ms": 10.0, "decode_p95_ms": 12.0, "peak_rss_bytes": 1000}
+    retimed = {"ttft_ms": 80.0, "decode_p50_ms": 11.0, "decode_p95_ms": 12.0, "peak_rss_bytes": 990}
+    late = {"ttft_ms": 160.0, "decode_p50_ms": 22.0, "decode_p95_ms": 30.0, "peak_rss_bytes": 2000,
+            "repeats": 9}
+    scaled = drift_scaled(late, stored, retimed)
+    # The machine ran 25% faster on prefill, 10% slower on decode: the late figures are brought back.
+    assert scaled["ttft_ms"] == pytest.approx(200.0) and scaled["decode_p50_ms"] == pytest.approx(20.0)
+    assert scaled["decode_p95_ms"] == pytest.approx(30.0)
+    assert scaled["peak_rss_bytes"] == 2000 and scaled["repeats"] == 9  # memory is not drift
+    assert scaled["drift"]["reference"] == DRIFT_REFERENCE == "ffn2"
+    assert scaled["drift"]["unscaled"]["ttft_ms"] == 160.0
+    assert scaled["drift"]["ratios"]["ttft_ms"] == pytest.approx(1.25)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from star_search.json_cache import JsonCache
 from star_search.latency import LatencyPredictor, validate
+from star_search.latency.blocks import WidthKey, component_spec
 from star_search.latency.predictor import CALIBRATION_POOL_FACTOR
 from star_search.latency.sampling import draw_archs
 from star_search.latency.table import LatencyTable
@@ -152,3 +154,26 @@ def test_relative_validation_times_each_model_beside_the_anchor_and_resumes(buil
     assert [case.measured for case in again.cases] == [case.measured for case in result.cases]
     assert again.seconds < result.seconds / 2
     assert pairs.get(pair_key(predictor.meter, pool[1], anchor, 0))["arch_id"] == pool[1].arch_id
+
+
+def test_a_late_component_is_timed_beside_its_reference_and_scaled_by_its_drift(built):
+    """The space never asks for a SwiGLU wider than 4 x d_model; the first candidate that does has
+    `ffn3` timed into the built table, beside `ffn2` timed again, and stored drift-scaled."""
+    predictor, _, lines = built
+    (row,) = predictor.table.widths.values()
+    width = WidthKey(**row["width"])
+    stored_ffn2 = dict(row["components"]["ffn2"])
+    wide = replace(component_spec(width, "base", 2), ffn_dim=5 * width.d_model)
+    assert predictor.ensure([wide]) == 1
+    (row,) = LatencyTable.open(predictor.table.path.parent, predictor.profile.name,
+                               predictor.table.settings).widths.values()
+    ffn3 = row["components"]["ffn3"]
+    assert row["components"]["ffn2"] == stored_ffn2  # the reference's row is left as it was
+    drift = ffn3["drift"]
+    assert drift["reference"] == "ffn2" and drift["hardware"] == local_cpu()
+    for metric in ("ttft_ms", "decode_p50_ms", "decode_p95_ms"):
+        assert drift["ratios"][metric] > 0
+        assert ffn3[metric] == pytest.approx(drift["unscaled"][metric] * drift["ratios"][metric])
+    assert any(line.startswith("latency table: ffn3") and "drift of ffn2" in line for line in lines)
+    assert "swiglu_per_unit_wide" in predictor.costs(wide)["ttft_ms"]
+    assert predictor.ensure([wide]) == 0
