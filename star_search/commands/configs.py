@@ -101,6 +101,8 @@ class ProxiesGroup:
     d_model: int | None = None  # proxy width (tier default 64; a multiple of the 16-wide heads)
     repeats: int | None = None  # seeds averaged per candidate (tier default; seed noise / sqrt(repeats))
     residual_init: str | None = None  # "depth": output projections scaled by 1/sqrt(2·layers) at init
+    batch_size: int | None = None  # sequences per optimiser step (tier default)
+    depth_fraction: float | None = None  # < 1: deep stacks' proxies keep that fraction of their layers
     family_weights: Any = None  # {mqar: 2, byte_lm: 0.5}: a family's weight in quality (others 1)
     # One ladder stage's own overrides, over the ones above: {full: {repeats: 2}} averages two seeds
     # in the `full` tier only (the front members), the `fast` tier stays one run.
@@ -188,6 +190,8 @@ class ProxiesRunCommand:
     d_model: int | None = None  # proxy width (tier default 64; a multiple of the 16-wide heads)
     repeats: int | None = None  # seeds averaged (seed, seed+1, ...): seed noise / sqrt(repeats)
     residual_init: str | None = None  # "depth": output projections scaled by 1/sqrt(2·layers) at init
+    batch_size: int | None = None  # sequences per optimiser step (tier default)
+    depth_fraction: float | None = None  # < 1: deep stacks' proxies keep that fraction of their layers
     family_weights: Any = None  # {mqar: 2, byte_lm: 0.5}: a family's weight in quality (others 1)
     json_out: str | None = None  # also write the full result (per setting, per family) as JSON
 

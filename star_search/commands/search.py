@@ -75,7 +75,8 @@ def build_search_settings(command: SearchCommand) -> SearchSettings:
 
 
 # `proxies.*` fields a search may set for every proxy tier, or for one tier under `proxies.tiers`.
-TIER_OVERRIDES = ("steps", "seed", "threads", "scoring", "d_model", "repeats", "residual_init")
+TIER_OVERRIDES = ("steps", "seed", "threads", "scoring", "d_model", "repeats", "residual_init", "batch_size",
+                  "depth_fraction")
 
 
 def tier_overrides(tiers: Any, stages: list[str]) -> dict[str, dict[str, Any]]:

@@ -20,7 +20,8 @@ def proxy_size(config: ProxyConfig) -> ProxySize:
     """The global sizes `scaling.proxy_spec` scales a candidate to under `config`: its width, head
     size and expert cap, the proxy vocabulary and the longest selected task."""
     return ProxySize(d_model=config.d_model, head_dim=config.head_dim, max_experts=config.max_experts,
-                     vocab_size=VOCAB_SIZE, max_seq_len=proxy_seq_len(config))
+                     vocab_size=VOCAB_SIZE, max_seq_len=proxy_seq_len(config),
+                     depth_fraction=config.depth_fraction)
 
 
 def build_proxy(small: ArchSpec, seed: int, residual_init: str = "default") -> Backbone:

@@ -123,3 +123,17 @@ def test_tier_overrides_pass_through_the_command_line(tmp_path: Path) -> None:
                          capture_output=True, text=True, cwd=tmp_path)
     assert bad.returncode == 2 and "proxies.tiers.full" in bad.stderr and "['demo']" in bad.stderr
     assert not list(tmp_path.rglob("*.db")) and not list(tmp_path.rglob("*.pte"))  # nothing ran
+
+
+def test_a_depth_reduced_recipe_reaches_the_proxy_configs() -> None:
+    """`proxies.depth_fraction=0.5 proxies.batch_size=28`: every proxy tier of the ladder trains deep
+    candidates' proxies at half their depth, 28 sequences a step (the fidelity benchmark's lever)."""
+    command = SearchCommand()
+    command.search.pipeline = ["static", "fast", "front", "full", "measure"]
+    command.proxies.tier, command.proxies.depth_fraction, command.proxies.batch_size = "fast", 0.5, 28
+    settings = build_search_settings(command)
+    assert (settings.proxies.depth_fraction, settings.proxies.batch_size) == (0.5, 28)
+    assert settings.tier_configs["full"].depth_fraction == 0.5
+    command.proxies.depth_fraction = 1.5
+    with pytest.raises(SpecError, match=r"proxies\.depth_fraction.*1\.5"):
+        build_search_settings(command)
