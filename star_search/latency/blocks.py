@@ -12,9 +12,9 @@ few small whole programs ("stacks") whose differences isolate each operator fami
 
 with f1 = 2 x d_model, f2 = 4 x d_model and f3 = 8 x d_model. Per layer, `(stack:<mixer> - base) / N`
 is one `<mixer>` block with a SwiGLU of width f1; the SwiGLU's cost per unit of width comes from
-`ffn2` against `stack:conv`, and above f2 from `ffn3` against `ffn2` (a prompt's SwiGLU
-intermediates outgrow the caches, so the cost per unit rises: BENCHMARKS.md, "a third SwiGLU
-width"); the rest of `base` is the fixed part (embedding, final norm, LM head, the runtime's
+`ffn2` against `stack:conv`, and for prefill above f2 from `ffn3` against `ffn2` (a prompt's
+SwiGLU intermediates outgrow the caches, so its cost per unit rises: BENCHMARKS.md, "a third
+SwiGLU width"); the rest of `base` is the fixed part (embedding, final norm, LM head, the runtime's
 per-call overhead). This module is pure arithmetic on specs (no torch).
 
 A component timed at a width whose other rows were timed earlier (a *late* component: `ffn3` for
