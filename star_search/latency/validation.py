@@ -173,9 +173,9 @@ def validate(predictor: LatencyPredictor, space: SearchSpace, n: int, seed: int,
     (if given) keeps each timed pair so that a rerun times only the pairs it lacks."""
     start = time.perf_counter()
     specs = held_out_archs(predictor, space, n, seed, anchor)
-    exclude = {spec.arch_id for spec in specs}
+    skip = excluded(predictor, anchor) | {spec.arch_id for spec in specs}
     for spec in extra:
-        if spec.arch_id not in excluded(predictor, anchor) | exclude:
+        if spec.arch_id not in skip:
             specs.append(spec)
     predictions = [*map(RelativePredictions(predictor, anchor), specs)]
     if anchor is None:
