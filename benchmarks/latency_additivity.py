@@ -2,6 +2,13 @@
 
     .venv/bin/python benchmarks/latency_additivity.py                      # LFM2-350M, 8 rounds
     .venv/bin/python benchmarks/latency_additivity.py --arch lfm2-350m --rounds 12
+    .venv/bin/python benchmarks/latency_additivity.py --arch lfm2-350m --arch a.json --arch b.json
+
+With several `--arch` (all at one width: the same d_model, heads, vocabulary, SSM sizes), the
+stack programs any of them needs are lowered once and every architecture is timed whole in the
+same rounds; each is composed from the same stack figures, so their composed/whole ratios can be
+compared with each other without the machine's drift between runs (a model whose ratio differs
+from the others' is one the composition misprices, whatever the machine's speed).
 
 The latency table (`star_search.latency`) times a few small "stack" programs per width and adds
 their differences up into a whole candidate. On a shared machine whose speed changes from minute
@@ -52,7 +59,8 @@ def least_disturbed(samples: list[float]) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", default="laptop_cpu_350m")
-    parser.add_argument("--arch", default="lfm2-350m", help="preset name or arch.json")
+    parser.add_argument("--arch", action="append", help="preset name or arch.json (repeatable; "
+                        "default lfm2-350m)")
     parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--repeats", type=int, default=3, help="timed sequences per program per round")
     parser.add_argument("--stack-layers", type=int, default=None, help="default: the profile's")
@@ -63,10 +71,15 @@ def main(argv: list[str] | None = None) -> int:
     layers = args.stack_layers or profile.latency.stack_layers
     meter = Meter.for_profile(profile, Path(args.cache_dir))
     protocol = replace(profile.protocol, repeats=args.repeats, max_repeats=args.repeats, rounds=1)
-    arch = resolve_arch(args.arch, "--arch")
-    width = WidthKey.of(arch)
-    specs = {name: component_spec(width, name, layers) for name in component_names(arch)}
-    specs["whole"] = arch
+    archs = {f"whole:{index}": resolve_arch(name, "--arch")
+             for index, name in enumerate(args.arch or ["lfm2-350m"], 1)}
+    widths = {WidthKey.of(arch) for arch in archs.values()}
+    if len(widths) != 1:
+        parser.error("every --arch must have the same width (d_model, heads, vocabulary, SSM sizes)")
+    width = widths.pop()
+    needed = dict.fromkeys(name for arch in archs.values() for name in component_names(arch))
+    specs = {name: component_spec(width, name, layers) for name in needed}
+    specs.update(archs)
     for name, spec in specs.items():
         start = time.perf_counter()
         meter.program(spec)
@@ -86,13 +99,16 @@ def main(argv: list[str] | None = None) -> int:
                   f"decode p50 {m.decode_p50_ms:7.2f} ms  load {load_average()}", flush=True)
         for label, source, statistic in (("median of rounds", per_round, statistics.median),
                                          ("least disturbed", samples, least_disturbed)):
+            figures = {name: {k: statistic(v) for k, v in f.items()}
+                       for name, f in source.items() if name not in archs}
             for metric in METRICS:
-                figures = {name: {k: statistic(v) for k, v in f.items()}
-                           for name, f in source.items() if name != "whole"}
-                raw = compose(arch, block_costs(width, figures, layers, metric), metric)
-                whole = statistic(source["whole"][metric])
-                print(f"  after {number + 1} rounds, {label:<16} {metric:<14} composed {raw:9.1f}  "
-                      f"whole {whole:9.1f}  composed/whole {raw / whole:.3f}", flush=True)
+                costs = block_costs(width, figures, layers, metric)
+                for name, arch in archs.items():
+                    raw = compose(arch, costs, metric)
+                    whole = statistic(source[name][metric])
+                    print(f"  after {number + 1} rounds, {label:<16} {metric:<14} {name} "
+                          f"{arch.pattern():<24} composed {raw:9.1f}  whole {whole:9.1f}  "
+                          f"composed/whole {raw / whole:.3f}", flush=True)
     print("per-round TTFT spread (min / median / max, ms):")
     for name, figures in per_round.items():
         values = figures["ttft_ms"]
