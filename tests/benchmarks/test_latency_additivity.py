@@ -19,13 +19,18 @@ PROFILE = {"name": "tiny-cpu", "backend": "local", "threads": 1,
            "protocol": {"warmup": 1, "repeats": 1, "max_repeats": 1}, "latency": {"stack_layers": 2}}
 
 
+@pytest.fixture
+def profile(tmp_path: Path) -> Path:
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(PROFILE))
+    return path
+
+
 @pytest.mark.slow
 def test_it_composes_the_stacks_and_compares_them_with_the_whole_model(
-        load_benchmark: Callable[[str], ModuleType], tmp_path: Path,
+        load_benchmark: Callable[[str], ModuleType], profile: Path, tmp_path: Path,
         capsys: pytest.CaptureFixture[str]) -> None:
     bench = load_benchmark("latency_additivity")
-    profile = tmp_path / "tiny.yaml"
-    profile.write_text(yaml.safe_dump(PROFILE))
     first, second = tmp_path / "first.json", tmp_path / "second.json"
     conv, attention, ssm = LayerSpec("conv"), LayerSpec("attention"), LayerSpec("ssm")
     first.write_text(replace(TINY, layers=(conv, attention, conv)).to_json())
@@ -44,11 +49,9 @@ def test_it_composes_the_stacks_and_compares_them_with_the_whole_model(
 
 
 def test_it_refuses_architectures_of_different_widths(load_benchmark: Callable[[str], ModuleType],
-                                                       tmp_path: Path,
+                                                       profile: Path, tmp_path: Path,
                                                        capsys: pytest.CaptureFixture[str]) -> None:
     bench = load_benchmark("latency_additivity")
-    profile = tmp_path / "tiny.yaml"
-    profile.write_text(yaml.safe_dump(PROFILE))
     narrow, wide = tmp_path / "narrow.json", tmp_path / "wide.json"
     narrow.write_text(TINY.to_json())
     wide.write_text(TINY.with_width(d_model=2 * TINY.d_model).to_json())
